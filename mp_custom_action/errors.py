@@ -1,0 +1,217 @@
+"""The one exception tree of mp-custom-action, and the exit code each error maps to.
+
+::
+
+    MpError                              exit 1  (base; never raised bare)
+    ├── InputError                       exit 2  bad input, caught before anything is sent
+    │   ├── UnknownApiError                      Select API is not a known selector
+    │   ├── UnknownRegionError                   region is not us/eu/in
+    │   ├── MethodError                          Request Type is not GET/POST/PUT/PATCH/DELETE
+    │   ├── RelativeUrlError                     Relative URL could leave the API's base URL
+    │   ├── QueryError                           Query object or query string
+    │   ├── HeaderError                          Headers object
+    │   ├── BodyError                            Body
+    │   ├── OriginError                          --origin
+    │   ├── PresetInputError                     a preset's input, with its JSON path
+    │   ├── ManifestError                        a manifest, with its JSON path
+    │   └── ConfigError                          a TOML config file or profile
+    ├── CredentialError                  exit 3  no usable credential for this API
+    │   ├── MissingCredentialError
+    │   └── CredentialNotAcceptedError
+    ├── PluginError                      exit 7  a plugin misbehaved (strict mode or name conflict)
+    └── TransportError                   exit 6  the request did not produce an HTTP answer
+        ├── ConnectError                         connection refused, DNS, TLS, proxy
+        ├── RequestTimeout                       connect or read timeout
+        ├── DeadlineExceeded                     the total deadline ran out
+        └── BrokenResponseError                  reset, truncated, undecodable response
+            └── ResponseTooLarge                 in-memory body cap reached (use --output)
+
+HTTP statuses are results, not errors: a 403 is a result whose ``status_code`` is 403. The CLI turns
+4xx/5xx into exit codes 4 and 5 only when asked to (``--check-status``).
+
+No error message ever holds a credential: messages are built from field names, URLs (which never
+carry a credential) and our own words, never from a prepared request's headers.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Optional
+
+__all__ = [
+    "ApiSecretDeprecationWarning",
+    "BodyError",
+    "BrokenResponseError",
+    "ConfigError",
+    "ConnectError",
+    "CredentialError",
+    "CredentialNotAcceptedError",
+    "DeadlineExceeded",
+    "ExitStatus",
+    "HeaderError",
+    "InputError",
+    "ManifestError",
+    "MethodError",
+    "MissingCredentialError",
+    "MpError",
+    "MpWarning",
+    "OriginError",
+    "PluginError",
+    "PluginWarning",
+    "PresetInputError",
+    "QueryError",
+    "RelativeUrlError",
+    "RequestTimeout",
+    "ResponseTooLarge",
+    "TransportError",
+    "UnknownApiError",
+    "UnknownRegionError",
+]
+
+
+class ExitStatus(enum.IntEnum):
+    """Exit codes of the ``mp-custom-action`` command, documented in ``--help`` and docs/errors.md."""
+
+    OK = 0
+    ERROR = 1
+    INPUT_ERROR = 2
+    CREDENTIAL_ERROR = 3
+    HTTP_4XX = 4
+    HTTP_5XX = 5
+    TRANSPORT_ERROR = 6
+    PLUGIN_ERROR = 7
+    INTERRUPTED = 130
+
+
+class MpError(Exception):
+    """Base class of every error mp-custom-action raises on purpose."""
+
+    exit_status: ExitStatus = ExitStatus.ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(MpError, ValueError):
+    """An input was rejected before anything was sent. ``field`` names it (a JSON path where useful)."""
+
+    exit_status = ExitStatus.INPUT_ERROR
+
+    def __init__(self, message: str, *, field: Optional[str] = None) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class UnknownApiError(InputError):
+    pass
+
+
+class UnknownRegionError(InputError):
+    pass
+
+
+class MethodError(InputError):
+    pass
+
+
+class RelativeUrlError(InputError):
+    pass
+
+
+class QueryError(InputError):
+    pass
+
+
+class HeaderError(InputError):
+    pass
+
+
+class BodyError(InputError):
+    pass
+
+
+class OriginError(InputError):
+    pass
+
+
+class PresetInputError(InputError):
+    """A preset's input does not match its schema; ``field`` is the JSON path (``body.type``)."""
+
+
+class ManifestError(InputError):
+    """A manifest failed its checks; ``field`` is the JSON path (``steps[1].preset``)."""
+
+
+class ConfigError(InputError):
+    """A config file or profile is unusable; the message names the file (and line/column)."""
+
+
+class CredentialError(MpError):
+    """No credential this API accepts is available, or the one asked for is not accepted."""
+
+    exit_status = ExitStatus.CREDENTIAL_ERROR
+
+
+class MissingCredentialError(CredentialError):
+    pass
+
+
+class CredentialNotAcceptedError(CredentialError):
+    pass
+
+
+class PluginError(MpError):
+    """A plugin failed (under --strict-plugins) or two plugins claim the same name."""
+
+    exit_status = ExitStatus.PLUGIN_ERROR
+
+    def __init__(self, message: str, *, plugins: tuple[str, ...] = ()) -> None:
+        self.plugins = plugins
+        super().__init__(message)
+
+
+class TransportError(MpError):
+    """The request produced no complete HTTP answer. ``attempts`` counts the tries made."""
+
+    exit_status = ExitStatus.TRANSPORT_ERROR
+
+    def __init__(self, message: str, *, url: Optional[str] = None, attempts: int = 1) -> None:
+        self.url = url
+        self.attempts = attempts
+        super().__init__(message)
+
+
+class ConnectError(TransportError):
+    pass
+
+
+class RequestTimeout(TransportError):
+    pass
+
+
+class DeadlineExceeded(TransportError):
+    pass
+
+
+class BrokenResponseError(TransportError):
+    pass
+
+
+class ResponseTooLarge(BrokenResponseError):
+    pass
+
+
+class MpWarning(UserWarning):
+    """Base class of the warnings mp-custom-action emits."""
+
+
+class PluginWarning(MpWarning):
+    """A plugin or one of its presets was skipped; the message names the plugin."""
+
+
+class ApiSecretDeprecationWarning(MpWarning, FutureWarning):
+    """The project API secret is deprecated: Mixpanel retires it on 2027-03-03."""
