@@ -1,0 +1,106 @@
+"""``mp-custom-action call METHOD API RELATIVE_URL``: one Custom API Action from arguments."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..errors import InputError
+from .common import add_request_options, exit_status_for, open_runner, print_json, read_json_argument
+
+EXAMPLES = """\
+examples:
+  mp-custom-action call GET query /2.0/events/names --query '{"type": "general"}'
+  mp-custom-action call POST ingestion /track --body '[{"event": "Signed up", "properties": {"distinct_id": "u1"}}]'
+  mp-custom-action call GET export '' --query-param from_date=2024-01-01 --query-param to_date=2024-01-31 -o events.jsonl
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "call",
+        help="send one custom API call",
+        description="Send one authenticated call to a Mixpanel API and print "
+        '{"status_code", "headers", "body"}.',
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("method", metavar="METHOD", help="GET, POST, PUT, PATCH or DELETE")
+    parser.add_argument(
+        "api",
+        metavar="API",
+        help="ingestion, query, lexicon, export, pipelines, connectors (or the card's names)",
+    )
+    parser.add_argument(
+        "relative_url",
+        metavar="RELATIVE_URL",
+        nargs="?",
+        default="",
+        help="path under the API's base URL, may hold ?query and #operation ('' or / for the base)",
+    )
+    parser.add_argument("--query", metavar="JSON", help="query object (JSON, @file or -)")
+    parser.add_argument(
+        "--query-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="one query parameter; repeat a key to send it several times",
+    )
+    parser.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="one extra header (auth, cookies, framing and content type are the connector's)",
+    )
+    parser.add_argument("--body", metavar="JSON", help="JSON body (inline, @file or - for stdin)")
+    add_request_options(parser)
+    parser.set_defaults(func=run_call)
+
+
+def _pairs(values: list[str], *, field: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"expected KEY=VALUE, got {item!r}", field=field)
+        pairs.append((key, value))
+    return pairs
+
+
+def inputs_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    query: Any = None
+    if args.query is not None:
+        query = read_json_argument(args.query, field="--query")
+        if not isinstance(query, dict):
+            raise InputError("expected a JSON object", field="--query")
+    for key, value in _pairs(args.query_param, field="--query-param"):
+        query = {} if query is None else query
+        if key in query:
+            existing = query[key]
+            query[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            query[key] = value
+    headers = dict(_pairs(args.header, field="--header")) if args.header else None
+    inputs: dict[str, Any] = {
+        "method": args.method,
+        "api": args.api,
+        "relative_url": args.relative_url,
+        "query": query,
+        "headers": headers,
+    }
+    if args.body is not None:
+        inputs["body"] = read_json_argument(args.body, field="--body")
+    return inputs
+
+
+def run_call(args: argparse.Namespace) -> int:
+    inputs = inputs_from_args(args)
+    with open_runner(args) as runner:
+        request = runner.prepare(inputs)
+        if args.dry_run:
+            print_json(request.describe())
+            return 0
+        result = runner.send(request, output=args.output)
+    print_json(result.to_dict())
+    return exit_status_for(result, args.check_status)

@@ -1,0 +1,172 @@
+"""What the request-sending commands share: their options, building a Runner, printing results."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Optional
+
+from ..errors import ExitStatus, InputError
+
+if TYPE_CHECKING:
+    from ..results import Result
+    from ..runner import Runner
+
+__all__ = [
+    "add_request_options",
+    "exit_status_for",
+    "open_runner",
+    "print_json",
+    "read_json_argument",
+]
+
+
+def add_request_options(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
+    """The connection and safety options of call, card, preset and run."""
+    group = parser.add_argument_group("connection")
+    group.add_argument("--region", help="us (standard, the default), eu, in (india); env MP_REGION")
+    group.add_argument(
+        "--auth",
+        choices=("auto", "service-account", "secret", "token"),
+        help="force a credential kind (default auto: service account, then API secret, then token)",
+    )
+    group.add_argument(
+        "--origin",
+        metavar="URL",
+        help="send to this scheme://host[:port] instead of Mixpanel, keeping each API's path "
+        "(plain http only for loopback); for tests and the sandbox",
+    )
+    group.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="start the built-in local sandbox for this command and send to it, with its demo "
+        "credentials unless others are set",
+    )
+    group.add_argument("--profile", help="profile from the config file (env MP_PROFILE)")
+    group.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="total deadline of the call: connect, send and the whole response, across retries "
+        "(default 300)",
+    )
+    group.add_argument(
+        "--retries",
+        type=int,
+        metavar="N",
+        help="retries on 429/502/503/504 and connection errors, with backoff (default 4; 0: off)",
+    )
+    behaviour = parser.add_argument_group("behaviour")
+    behaviour.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the request that would be sent (credentials redacted) and send nothing",
+    )
+    behaviour.add_argument(
+        "--check-status",
+        action="store_true",
+        help="exit 4 on a 4xx answer and 5 on a 5xx answer (default: exit 0, status in output)",
+    )
+    if output:
+        behaviour.add_argument(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="stream a successful body to FILE in bounded memory (for Export); the printed "
+            "result then has body null, body_file and body_bytes",
+        )
+
+
+def read_json_argument(value: str, *, field: str) -> Any:
+    """A JSON argument: inline text, ``@file`` for a file's content, or ``-`` for stdin."""
+    from ..inputs import parse_json_text
+
+    if value == "-":
+        text = sys.stdin.read()
+    elif value.startswith("@"):
+        path = value[1:]
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise InputError(f"cannot read {path!r}: {exc.strerror}", field=field) from None
+        except UnicodeDecodeError:
+            raise InputError(f"{path!r} is not UTF-8 text", field=field) from None
+    else:
+        text = value
+    return parse_json_text(text, field=field)
+
+
+@contextlib.contextmanager
+def open_runner(args: argparse.Namespace, **overrides: Any) -> Iterator[Runner]:
+    """The Runner for a command: flags > environment > profile > defaults, and ``--sandbox``."""
+    from ..config import resolve_settings
+    from ..runner import Runner
+
+    flags: dict[str, Any] = {
+        "region": getattr(args, "region", None),
+        "origin": getattr(args, "origin", None),
+        "auth": getattr(args, "auth", None),
+        "timeout": getattr(args, "timeout", None),
+        "retries": getattr(args, "retries", None),
+        **{k: v for k, v in overrides.items() if v is not None},
+    }
+    profile = _load_profile(args)
+    with contextlib.ExitStack() as stack:
+        sandbox_layer: dict[str, Any] = {}
+        if getattr(args, "sandbox", False) and not getattr(args, "dry_run", False):
+            sandbox_layer = stack.enter_context(_sandbox())
+        elif getattr(args, "sandbox", False):
+            # A dry run sends nothing, so no server is started; the origin shown is a placeholder.
+            sandbox_layer = {"origin": "http://127.0.0.1:0", **_sandbox_credentials()}
+        if sandbox_layer and flags.get("origin") is None:
+            flags["origin"] = sandbox_layer["origin"]
+        settings = resolve_settings(flags, os.environ, profile, _without(sandbox_layer, "origin"))
+        runner = Runner(**settings)
+        stack.callback(runner.close)
+        yield runner
+
+
+def _without(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if k != key}
+
+
+def _load_profile(args: argparse.Namespace) -> Optional[Mapping[str, Any]]:
+    try:
+        from ..profiles import load_profile
+    except ImportError:
+        return None
+    return load_profile(getattr(args, "profile", None), os.environ)
+
+
+def _sandbox_credentials() -> dict[str, Any]:
+    from ..sandbox import DEMO_CREDENTIALS
+
+    return dict(DEMO_CREDENTIALS)
+
+
+@contextlib.contextmanager
+def _sandbox() -> Iterator[dict[str, Any]]:
+    from ..sandbox import Sandbox
+
+    with Sandbox(port=0) as sandbox:
+        yield {"origin": sandbox.origin, **sandbox.credentials}
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def exit_status_for(result: Result, check_status: bool) -> int:
+    if check_status:
+        if 400 <= result.status_code < 500:
+            return int(ExitStatus.HTTP_4XX)
+        if result.status_code >= 500:
+            return int(ExitStatus.HTTP_5XX)
+    return int(ExitStatus.OK)

@@ -1,0 +1,380 @@
+"""Runner: resolve, authenticate, send, shape. The one place where requests are sent.
+
+A :class:`Runner` holds one HTTP session (a connection pool reused across calls) and is safe to
+share between threads: it keeps no per-call state on itself, the session's pool is thread-safe,
+and there is no cookie jar. :func:`run` is the one-shot form for scripts.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+
+from .apis import ApiRegistry, ApiSpec, normalize_region
+from .credentials import Credentials, SecretLike, normalize_auth
+from .errors import ApiSecretDeprecationWarning, DeadlineExceeded, InputError, TransportError
+from .request import OutgoingRequest, build_request
+from .results import Result, decode_body, flatten_headers, read_capped, write_stream
+from .retry import RETRY_STATUSES, RetryPolicy
+from .urls import validate_origin
+
+if TYPE_CHECKING:
+    import requests
+
+    from .transport import CallSockets, Transport
+    from .watchdog import Watchdog
+
+__all__ = ["DEFAULTS", "Runner", "run"]
+
+#: Built-in defaults (the last layer of flags > environment > profile > defaults).
+DEFAULTS: dict[str, Any] = {
+    "region": "us",
+    "auth": "auto",
+    "timeout": 300.0,  # total deadline of one call, across retries
+    "connect_timeout": 10.0,
+    "read_timeout": 60.0,
+    "retries": 4,
+    "max_body_bytes": 256 * 1024 * 1024,
+}
+
+_CHUNK = 1024 * 1024
+_SECRET_WARNING = (
+    "the project API secret is deprecated: Mixpanel retires it on 2027-03-03; "
+    "use a service account (MP_USERNAME, MP_SECRET, MP_PROJECT_ID)"
+)
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class Runner:
+    """Sends Custom API Actions. Arguments not given are read from the environment (``MP_*``).
+
+    >>> runner = Runner(region="eu", username="sa.name", secret="...", project_id=12345)
+    >>> result = runner.run({"method": "GET", "api": "query", "relative_url": "/2.0/events/names",
+    ...                      "query": {"type": "general"}})              # doctest: +SKIP
+    >>> result.status_code, result.body                                  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        *,
+        region: Optional[str] = None,
+        origin: Optional[str] = None,
+        username: SecretLike = None,
+        secret: SecretLike = None,
+        api_secret: SecretLike = None,
+        token: SecretLike = None,
+        project_id: object = None,
+        credentials: Optional[Credentials] = None,
+        auth: Optional[str] = None,
+        timeout: Optional[float] = None,
+        connect_timeout: Optional[float] = None,
+        read_timeout: Optional[float] = None,
+        retries: Optional[int] = None,
+        max_body_bytes: Optional[int] = None,
+        env: Optional[Mapping[str, str]] = None,
+        apis: Optional[ApiRegistry | Callable[[object], ApiSpec]] = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[float, float], float] = random.uniform,
+        retry_policy: Optional[RetryPolicy] = None,
+    ) -> None:
+        environ: Mapping[str, str] = os.environ if env is None else env
+        given = Credentials.build(
+            username=username,
+            secret=secret,
+            api_secret=api_secret,
+            token=token,
+            project_id=project_id,
+        )
+        base = credentials.over(Credentials.from_env(environ)) if credentials else None
+        self.credentials = given.over(base or Credentials.from_env(environ))
+        self.region = normalize_region(region if region is not None else environ.get("MP_REGION"))
+        self.origin = validate_origin(origin)
+        self.auth = normalize_auth(auth)
+        self.timeout = _positive(timeout, "timeout", DEFAULTS["timeout"])
+        self.connect_timeout = _positive(connect_timeout, "connect_timeout", DEFAULTS["connect_timeout"])
+        self.read_timeout = _positive(read_timeout, "read_timeout", DEFAULTS["read_timeout"])
+        if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int) or retries < 0):
+            raise InputError(f"expected a whole number >= 0, got {retries!r}", field="retries")
+        policy = retry_policy or RetryPolicy()
+        if retries is not None:
+            policy = RetryPolicy(**{**policy.__dict__, "retries": retries})
+        self.retry_policy = policy
+        self.max_body_bytes = int(max_body_bytes or DEFAULTS["max_body_bytes"])
+        self._env = environ
+        self._apis = apis
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._sleep = sleep
+        self._rng = rng
+        self._lock = threading.Lock()
+        self._transport: Optional[Transport] = None
+        self._watchdog: Optional[Watchdog] = None
+        self._warned_secret = False
+
+    # -- building -------------------------------------------------------------------------------
+
+    def prepare(self, inputs: object, *, field_prefix: str = "") -> OutgoingRequest:
+        """Check ``inputs`` and build the request without sending it (what ``--dry-run`` shows)."""
+        return build_request(
+            inputs,
+            credentials=self.credentials,
+            region=self.region,
+            origin=self.origin,
+            auth=self.auth,
+            apis=self._apis or _default_api_lookup,
+            field_prefix=field_prefix,
+        )
+
+    # -- sending --------------------------------------------------------------------------------
+
+    def run(
+        self,
+        inputs: object,
+        *,
+        output: Optional[PathLike] = None,
+        timeout: Optional[float] = None,
+    ) -> Result:
+        """Send one action and return its result. HTTP error statuses are results, not errors.
+
+        ``output`` streams a successful (2xx) body to that file instead of holding it in memory
+        (for Export). ``timeout`` overrides the runner's total deadline for this call.
+        """
+        return self.send(self.prepare(inputs), output=output, timeout=timeout)
+
+    def send(
+        self,
+        req: OutgoingRequest,
+        *,
+        output: Optional[PathLike] = None,
+        timeout: Optional[float] = None,
+    ) -> Result:
+        """Send a request built by :meth:`prepare`, retrying as :mod:`retry` allows."""
+        from .transport import CallSockets, Failure
+
+        if req.credential.kind == "secret":
+            self._warn_secret()
+        total = _positive(timeout, "timeout", self.timeout)
+        start = self._clock()
+        deadline = start + total
+        transport = self._get_transport()
+        watchdog = self._get_watchdog()
+        policy = self.retry_policy
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise DeadlineExceeded(
+                    f"deadline of {total:g} s passed before attempt {attempt}: {req.method} "
+                    f"{_where(req.url)}",
+                    url=req.url,
+                    attempts=attempt - 1,
+                )
+            sockets = CallSockets()
+            entry = watchdog.arm(deadline, sockets.abort)
+            try:
+                try:
+                    response = transport.open(
+                        req,
+                        connect_timeout=min(self.connect_timeout, remaining),
+                        read_timeout=min(self.read_timeout, remaining),
+                        sockets=sockets,
+                    )
+                except Failure as failure:
+                    self._raise_if_deadline(sockets, req, total, attempt)
+                    if policy.should_retry(
+                        attempt,
+                        req.method,
+                        connect_error=failure.connect_error,
+                        sent_error=not failure.connect_error,
+                        replay_safe=req.replay_safe,
+                    ) and self._backoff(attempt, None, deadline):
+                        continue
+                    failure.error.attempts = attempt
+                    raise failure.error from None
+
+                status = response.status_code
+                if status in RETRY_STATUSES and policy.should_retry(
+                    attempt, req.method, status=status, replay_safe=req.replay_safe
+                ):
+                    retry_after = response.headers.get("Retry-After")
+                    wait = policy.wait(
+                        attempt, retry_after=retry_after, now=self._wall_clock(), rng=self._rng
+                    )
+                    if self._clock() + wait < deadline:
+                        response.close()
+                        self._sleep(wait)
+                        continue
+                try:
+                    return self._finish(response, req, output, attempt, start)
+                except Failure as failure:
+                    self._raise_if_deadline(sockets, req, total, attempt)
+                    if policy.should_retry(
+                        attempt, req.method, sent_error=True, replay_safe=req.replay_safe
+                    ) and self._backoff(attempt, None, deadline):
+                        continue
+                    failure.error.attempts = attempt
+                    raise failure.error from None
+            finally:
+                watchdog.disarm(entry)
+
+    def _backoff(self, attempt: int, retry_after: Optional[str], deadline: float) -> bool:
+        wait = self.retry_policy.wait(
+            attempt, retry_after=retry_after, now=self._wall_clock(), rng=self._rng
+        )
+        if self._clock() + wait >= deadline:
+            return False
+        self._sleep(wait)
+        return True
+
+    def _raise_if_deadline(
+        self, sockets: CallSockets, req: OutgoingRequest, total: float, attempt: int
+    ) -> None:
+        if sockets.fired:
+            raise DeadlineExceeded(
+                f"deadline of {total:g} s passed during attempt {attempt}: {req.method} "
+                f"{_where(req.url)}",
+                url=req.url,
+                attempts=attempt,
+            )
+
+    def _finish(
+        self,
+        response: requests.Response,
+        req: OutgoingRequest,
+        output: Optional[PathLike],
+        attempt: int,
+        start: float,
+    ) -> Result:
+        from .transport import classify
+
+        headers = flatten_headers(response.headers)
+        result = Result(
+            status_code=response.status_code,
+            headers=headers,
+            body=None,
+            url=req.url,
+            method=req.method,
+            attempts=attempt,
+        )
+        chunks = response.iter_content(_CHUNK)
+        try:
+            if output is not None and 200 <= response.status_code < 300:
+                result.body_bytes = write_stream(chunks, os.fspath(output), _noop)
+                result.body_file = os.path.abspath(os.fspath(output))
+            else:
+                data = read_capped(chunks, self.max_body_bytes)
+                result.body = decode_body(
+                    data, headers.get("Content-Type"), jsonl=req.api.name == "export"
+                )
+        except TransportError:
+            response.close()
+            raise
+        except Exception as exc:
+            response.close()
+            import requests as _requests
+
+            if isinstance(exc, (_requests.RequestException, OSError)) or type(exc).__module__.startswith(
+                "urllib3"
+            ):
+                raise classify(exc, req.url) from None
+            raise
+        result.elapsed = self._clock() - start
+        return result
+
+    def _warn_secret(self) -> None:
+        if not self._warned_secret:
+            self._warned_secret = True
+            warnings.warn(_SECRET_WARNING, ApiSecretDeprecationWarning, stacklevel=4)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def _get_transport(self) -> Transport:
+        transport = self._transport
+        if transport is None:
+            with self._lock:
+                if self._transport is None:
+                    from .transport import Transport
+
+                    self._transport = Transport(self._env)
+                transport = self._transport
+        return transport
+
+    def _get_watchdog(self) -> Watchdog:
+        watchdog = self._watchdog
+        if watchdog is None:
+            with self._lock:
+                if self._watchdog is None:
+                    from .watchdog import Watchdog
+
+                    self._watchdog = Watchdog(self._clock)
+                watchdog = self._watchdog
+        return watchdog
+
+    def close(self) -> None:
+        """Close the connection pool and the deadline thread."""
+        with self._lock:
+            if self._transport is not None:
+                self._transport.close()
+                self._transport = None
+            if self._watchdog is not None:
+                self._watchdog.close()
+                self._watchdog = None
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        origin = f", origin={self.origin!r}" if self.origin else ""
+        return f"Runner(region={self.region!r}{origin}, credentials={self.credentials!r})"
+
+
+def _noop() -> None:
+    return None
+
+
+def _where(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def _positive(value: Optional[float], name: str, default: float) -> float:
+    if value is None:
+        return float(default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise InputError(f"expected a number of seconds > 0, got {value!r}", field=name)
+    return float(value)
+
+
+def _default_api_lookup(name: object) -> ApiSpec:
+    """Built-in selectors first; plugins are consulted (and loaded) only for a name we lack."""
+    from .apis import builtin_registry
+
+    if name in builtin_registry:
+        return builtin_registry.get(name)
+    try:
+        from .plugins import plugin_api_registry
+    except ImportError:  # plugins module not present: built-ins only
+        return builtin_registry.get(name)
+    return plugin_api_registry().get(name)
+
+
+def run(
+    inputs: object,
+    *,
+    output: Optional[PathLike] = None,
+    **runner_options: Any,
+) -> Result:
+    """One-shot: build a :class:`Runner` with ``runner_options``, run ``inputs``, close it."""
+    with Runner(**runner_options) as runner:
+        return runner.run(inputs, output=output)
