@@ -140,7 +140,12 @@ def _load_profile(args: argparse.Namespace) -> Optional[Mapping[str, Any]]:
         from ..profiles import load_profile
     except ImportError:
         return None
-    return load_profile(getattr(args, "profile", None), os.environ)
+    # A manifest's ``profile`` (set on args by ``run``) comes after --profile and MP_PROFILE.
+    return load_profile(
+        getattr(args, "profile", None),
+        os.environ,
+        manifest_profile=getattr(args, "manifest_profile", None),
+    )
 
 
 def _sandbox_credentials() -> dict[str, Any]:
