@@ -31,12 +31,36 @@ _EXPORTS = {
     "ExitStatus": "errors",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "ApiSpec",
+    "CredentialError",
+    "Credentials",
+    "EndpointRule",
+    "ExitStatus",
+    "InputError",
+    "MpError",
+    "OutgoingRequest",
+    "PluginError",
+    "Result",
+    "Runner",
+    "Secret",
+    "TransportError",
+    "__version__",
+    "build_request",
+    "run",
+]
 
 if TYPE_CHECKING:
     from .apis import ApiSpec, EndpointRule
     from .credentials import Credentials, Secret
-    from .errors import CredentialError, ExitStatus, InputError, MpError, PluginError, TransportError
+    from .errors import (
+        CredentialError,
+        ExitStatus,
+        InputError,
+        MpError,
+        PluginError,
+        TransportError,
+    )
     from .request import OutgoingRequest, build_request
     from .results import Result
     from .runner import Runner, run

@@ -8,7 +8,7 @@ are registered here, in the same shape.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -94,7 +94,9 @@ class ApiSpec:
         if missing:
             raise ValueError(f"API {self.name!r} has no base URL for region(s) {missing}")
         for region, url in self.base_urls.items():
-            if not re.match(r"^https://[a-z0-9.-]+(/[A-Za-z0-9._~/-]*)?$", url) or url.endswith("/"):
+            if not re.match(r"^https://[a-z0-9.-]+(/[A-Za-z0-9._~/-]*)?$", url) or url.endswith(
+                "/"
+            ):
                 raise ValueError(
                     f"API {self.name!r}: base URL for {region!r} must be https://host[/path] "
                     f"without a trailing slash, got {url!r}"
@@ -129,7 +131,11 @@ def _path_of(url: str) -> str:
 
 
 def _hosts(us: str, eu: str, india: str, path: str = "") -> dict[str, str]:
-    return {"us": f"https://{us}{path}", "eu": f"https://{eu}{path}", "in": f"https://{india}{path}"}
+    return {
+        "us": f"https://{us}{path}",
+        "eu": f"https://{eu}{path}",
+        "in": f"https://{india}{path}",
+    }
 
 
 _SA_OR_SECRET_WITH_PROJECT = EndpointRule(("service_account", "secret"), project_id=True)
@@ -222,9 +228,11 @@ class ApiRegistry:
             if spec is not None:
                 return spec
         choices = ", ".join(sorted(self._specs))
-        raise UnknownApiError(f"expected one of {choices} (or the card's names), got {name!r}", field=field)
+        raise UnknownApiError(
+            f"expected one of {choices} (or the card's names), got {name!r}", field=field
+        )
 
-    def __iter__(self) -> Iterable[ApiSpec]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[ApiSpec]:
         return iter(self._specs.values())
 
     def __contains__(self, name: object) -> bool:

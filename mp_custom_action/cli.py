@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Optional, TextIO
 
 from . import __version__
-from .errors import ExitStatus, MpError
+from .errors import ExitStatus, MpError, MpWarning
 
 PROG = "mp-custom-action"
 
@@ -83,7 +83,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # Parse first: --help and --version must not pay for requests, jsonschema or pluggy.
     parser = build_parser()
     args = parser.parse_args(argv)
-    warnings.showwarning = _show_warning
+    # The command shows our warnings as one line each, whatever filters the embedding process
+    # has set, and puts the process's warning machinery back as it was when it returns.
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", MpWarning)
+        warnings.showwarning = _show_warning
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.verbose:
         import logging
 

@@ -246,7 +246,8 @@ def _try_kind(creds: Credentials, kind: str, rule: EndpointRule) -> Optional[App
             return None
         if rule.project_id and not creds.project_id:
             return None
-        assert creds.username is not None and creds.secret is not None
+        assert creds.username is not None
+        assert creds.secret is not None
         return AppliedCredential(
             kind,
             authorization=_basic(creds.username.reveal(), creds.secret.reveal()),

@@ -95,7 +95,8 @@ def parse_inputs(raw: object, *, field_prefix: str = "") -> ActionInputs:
         return raw
     if not isinstance(raw, Mapping):
         raise InputError(
-            f"expected an object of card inputs, got {type(raw).__name__}", field=field_prefix or None
+            f"expected an object of card inputs, got {type(raw).__name__}",
+            field=field_prefix or None,
         )
     values: dict[str, Any] = {}
     given_as: dict[str, str] = {}
@@ -117,10 +118,11 @@ def parse_inputs(raw: object, *, field_prefix: str = "") -> ActionInputs:
             card = {"method": "Request Type", "api": "Select API"}[required]
             raise InputError(f"is required (card: {card!r})", field=f"{field_prefix}{required}")
     method = normalize_method(values["method"], field=f"{field_prefix}method")
-    has_body = values.get("body", None) is not None
+    has_body = values.get("body") is not None
     if has_body and method not in METHODS_WITH_BODY:
         raise BodyError(
-            f"a body is only sent with POST, PUT or PATCH, not {method}", field=f"{field_prefix}body"
+            f"a body is only sent with POST, PUT or PATCH, not {method}",
+            field=f"{field_prefix}body",
         )
     rel = values.get("relative_url")
     return ActionInputs(
@@ -147,7 +149,9 @@ def normalize_headers(headers: object, *, field: str = "headers") -> dict[str, s
     if headers is None:
         return {}
     if not isinstance(headers, Mapping):
-        raise HeaderError(f"expected an object of name/values, got {type(headers).__name__}", field=field)
+        raise HeaderError(
+            f"expected an object of name/values, got {type(headers).__name__}", field=field
+        )
     out: dict[str, str] = {}
     seen: dict[str, str] = {}
     for name, value in headers.items():

@@ -13,12 +13,19 @@ from typing import Any, Callable, Optional
 
 from . import __version__
 from .apis import ApiRegistry, ApiSpec, normalize_region
-from .credentials import REDACTED, AppliedCredential, Credentials, Secret, choose_credential, normalize_auth
+from .credentials import (
+    REDACTED,
+    AppliedCredential,
+    Credentials,
+    Secret,
+    choose_credential,
+    normalize_auth,
+)
 from .errors import BodyError
 from .inputs import ActionInputs, check_json_value, normalize_headers, parse_inputs
 from .urls import join, merge_query, normalize_query_object, split_relative_url
 
-__all__ = ["OutgoingRequest", "build_request", "USER_AGENT"]
+__all__ = ["USER_AGENT", "OutgoingRequest", "build_request"]
 
 USER_AGENT = f"mp-custom-action/{__version__}"
 
@@ -108,7 +115,10 @@ def build_request(
         query.append(("project_id", credential.project_id))
 
     body_bytes, shown_body, content_type = _body(action, spec, path, credential, f"{p}body")
-    out_headers = {"User-Agent": USER_AGENT, "Accept": "application/json, text/plain;q=0.9, */*;q=0.1"}
+    out_headers = {
+        "User-Agent": USER_AGENT,
+        "Accept": "application/json, text/plain;q=0.9, */*;q=0.1",
+    }
     if content_type:
         out_headers["Content-Type"] = content_type
     out_headers.update(headers)
@@ -141,19 +151,22 @@ def _body(
     action: ActionInputs, spec: ApiSpec, path: str, credential: AppliedCredential, where: str
 ) -> tuple[Optional[bytes], Any, Optional[str]]:
     body = action.body
-    if credential.data_token is not None:
-        if not isinstance(body, (Mapping, list)):
-            raise BodyError(
-                f"{path} takes the project token inside the data: give the events or updates "
-                "as a JSON object or array",
-                field=where,
-            )
+    if credential.data_token is not None and not isinstance(body, (Mapping, list)):
+        raise BodyError(
+            f"{path} takes the project token inside the data: give the events or updates "
+            "as a JSON object or array",
+            field=where,
+        )
     if not action.has_body:
         return None, None, None
     check_json_value(body, field=where)
     if isinstance(body, str):
         # Mixpanel's lookup-table replace takes CSV text; everything else takes JSON.
-        if action.method == "PUT" and spec.name == "ingestion" and path.startswith("/lookup-tables/"):
+        if (
+            action.method == "PUT"
+            and spec.name == "ingestion"
+            and path.startswith("/lookup-tables/")
+        ):
             return body.encode("utf-8"), body, "text/csv"
         raise BodyError(
             "expected a JSON object or array (a string body is only for PUT /lookup-tables/{id}, "

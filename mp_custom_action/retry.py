@@ -50,8 +50,6 @@ def parse_retry_after(value: Optional[str], now: float) -> Optional[float]:
             when = email.utils.parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError, OverflowError):
             return None
-        if when is None:
-            return None
         seconds = when.timestamp() - now
     if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / inf
         return None
@@ -107,4 +105,4 @@ class RetryPolicy:
             return min(honoured, self.retry_after_cap)
         backoff = min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1)))
         low, high = self.jitter
-        return min(self.backoff_cap, backoff + rng(low, high))
+        return float(min(self.backoff_cap, backoff + rng(low, high)))

@@ -43,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _CHUNK = 1024 * 1024
-_SECRET_WARNING = (
+_RETIREMENT_NOTICE = (
     "the project API secret is deprecated: Mixpanel retires it on 2027-03-03; "
     "use a service account (MP_USERNAME, MP_SECRET, MP_PROJECT_ID)"
 )
@@ -99,9 +99,13 @@ class Runner:
         self.origin = validate_origin(origin)
         self.auth = normalize_auth(auth)
         self.timeout = _positive(timeout, "timeout", DEFAULTS["timeout"])
-        self.connect_timeout = _positive(connect_timeout, "connect_timeout", DEFAULTS["connect_timeout"])
+        self.connect_timeout = _positive(
+            connect_timeout, "connect_timeout", DEFAULTS["connect_timeout"]
+        )
         self.read_timeout = _positive(read_timeout, "read_timeout", DEFAULTS["read_timeout"])
-        if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int) or retries < 0):
+        if retries is not None and (
+            isinstance(retries, bool) or not isinstance(retries, int) or retries < 0
+        ):
             raise InputError(f"expected a whole number >= 0, got {retries!r}", field="retries")
         policy = retry_policy or RetryPolicy()
         if retries is not None:
@@ -282,9 +286,9 @@ class Runner:
             response.close()
             import requests as _requests
 
-            if isinstance(exc, (_requests.RequestException, OSError)) or type(exc).__module__.startswith(
-                "urllib3"
-            ):
+            if isinstance(exc, (_requests.RequestException, OSError)) or type(
+                exc
+            ).__module__.startswith("urllib3"):
                 raise classify(exc, req.url) from None
             raise
         result.elapsed = self._clock() - start
@@ -293,7 +297,7 @@ class Runner:
     def _warn_secret(self) -> None:
         if not self._warned_secret:
             self._warned_secret = True
-            warnings.warn(_SECRET_WARNING, ApiSecretDeprecationWarning, stacklevel=4)
+            warnings.warn(_RETIREMENT_NOTICE, ApiSecretDeprecationWarning, stacklevel=4)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -366,7 +370,8 @@ def _default_api_lookup(name: object) -> ApiSpec:
         from .plugins import plugin_api_registry
     except ImportError:  # plugins module not present: built-ins only
         return builtin_registry.get(name)
-    return plugin_api_registry().get(name)
+    registry: ApiRegistry = plugin_api_registry()
+    return registry.get(name)
 
 
 def run(

@@ -154,7 +154,10 @@ class Transport:
     def _bypassed(self, netloc: str) -> bool:
         if not self._no_proxy:
             return False
-        return bool(urllib.request.proxy_bypass_environment(netloc, {"no": self._no_proxy}))
+        # The standard library's no_proxy matcher (suffixes, "*", host:port), given our snapshot
+        # of the variable rather than reading os.environ again.
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        return bool(bypass(netloc, {"no": self._no_proxy}))
 
     def open(
         self,
@@ -239,11 +242,16 @@ def classify(exc: BaseException, url: str) -> Failure:
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return Failure(RequestTimeout(f"read timed out: {where}", url=url), connect_error=False)
     if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ProxyError)):
-        return Failure(ConnectError(f"could not connect to {where} ({reason})", url=url), connect_error=True)
+        return Failure(
+            ConnectError(f"could not connect to {where} ({reason})", url=url), connect_error=True
+        )
     if isinstance(exc, requests.exceptions.ConnectionError) and _is_connect_phase(exc):
-        return Failure(ConnectError(f"could not connect to {where} ({reason})", url=url), connect_error=True)
+        return Failure(
+            ConnectError(f"could not connect to {where} ({reason})", url=url), connect_error=True
+        )
     return Failure(
-        BrokenResponseError(f"broken response from {where} ({reason})", url=url), connect_error=False
+        BrokenResponseError(f"broken response from {where} ({reason})", url=url),
+        connect_error=False,
     )
 
 

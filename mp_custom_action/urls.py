@@ -71,7 +71,9 @@ _LOOKALIKES = {
 }  # fmt: skip
 
 
-def split_relative_url(relative_url: object, *, field: str = "relative_url") -> tuple[str, QueryItems]:
+def split_relative_url(
+    relative_url: object, *, field: str = "relative_url"
+) -> tuple[str, QueryItems]:
     """Validate ``relative_url``; return its encoded path and its query items (fragment dropped).
 
     >>> split_relative_url("/engage#profile-set")
@@ -87,7 +89,9 @@ def split_relative_url(relative_url: object, *, field: str = "relative_url") -> 
         )
     url = relative_url
     if _CONTROL.search(url):
-        raise RelativeUrlError("must not contain control characters (CR, LF, NUL, tab...)", field=field)
+        raise RelativeUrlError(
+            "must not contain control characters (CR, LF, NUL, tab...)", field=field
+        )
     if url and url[0] not in "/?#":
         if url[0].isspace():
             raise RelativeUrlError("must not start with whitespace", field=field)
@@ -97,9 +101,7 @@ def split_relative_url(relative_url: object, *, field: str = "relative_url") -> 
             )
         raise RelativeUrlError(f"must start with '/' (or '?'), got {_short(url)!r}", field=field)
     if url.startswith("//"):
-        raise RelativeUrlError(
-            "must not start with '//': that names another host", field=field
-        )
+        raise RelativeUrlError("must not start with '//': that names another host", field=field)
     if "\\" in url:
         raise RelativeUrlError("must not contain a backslash", field=field)
     for char, looks_like in _LOOKALIKES.items():
@@ -165,7 +167,9 @@ def _parse_query_string(query: str, field: str) -> QueryItems:
         key = unquote(key.replace("+", " "))
         value = unquote(value.replace("+", " "))
         if not key:
-            raise QueryError(f"query string has an empty parameter name in {_short(part)!r}", field=field)
+            raise QueryError(
+                f"query string has an empty parameter name in {_short(part)!r}", field=field
+            )
         items.append((key, value))
     return items
 
@@ -189,7 +193,8 @@ def _query_scalar(value: Any, field: str) -> str:
         except (TypeError, ValueError) as exc:
             raise QueryError(f"expected JSON-serialisable values ({exc})", field=field) from None
     raise QueryError(
-        f"expected a string, number, boolean, list or object, got {type(value).__name__}", field=field
+        f"expected a string, number, boolean, list or object, got {type(value).__name__}",
+        field=field,
     )
 
 
@@ -198,7 +203,9 @@ def normalize_query_object(query: object, *, field: str = "query") -> QueryItems
     if query is None:
         return []
     if not isinstance(query, Mapping):
-        raise QueryError(f"expected an object of key/values, got {type(query).__name__}", field=field)
+        raise QueryError(
+            f"expected an object of key/values, got {type(query).__name__}", field=field
+        )
     items: QueryItems = []
     for key, value in query.items():
         if not isinstance(key, str) or not key:

@@ -6,7 +6,13 @@ import argparse
 from typing import Any
 
 from ..errors import InputError
-from .common import add_request_options, exit_status_for, open_runner, print_json, read_json_argument
+from .common import (
+    add_request_options,
+    exit_status_for,
+    open_runner,
+    print_json,
+    read_json_argument,
+)
 
 EXAMPLES = """\
 examples:

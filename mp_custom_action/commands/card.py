@@ -6,7 +6,13 @@ import argparse
 from typing import Any
 
 from ..errors import InputError
-from .common import add_request_options, exit_status_for, open_runner, print_json, read_json_argument
+from .common import (
+    add_request_options,
+    exit_status_for,
+    open_runner,
+    print_json,
+    read_json_argument,
+)
 
 EXAMPLE = """\
 example:
@@ -28,7 +34,11 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "file", nargs="?", default="-", metavar="FILE", help="JSON file of card inputs (default: stdin)"
+        "file",
+        nargs="?",
+        default="-",
+        metavar="FILE",
+        help="JSON file of card inputs (default: stdin)",
     )
     add_request_options(parser)
     parser.set_defaults(func=run_card)
@@ -38,7 +48,9 @@ def run_card(args: argparse.Namespace) -> int:
     source = "-" if args.file == "-" else "@" + args.file
     inputs = read_json_argument(source, field="card")
     if not isinstance(inputs, dict):
-        raise InputError(f"expected a JSON object of card inputs, got {type(inputs).__name__}", field="card")
+        raise InputError(
+            f"expected a JSON object of card inputs, got {type(inputs).__name__}", field="card"
+        )
     with open_runner(args) as runner:
         request = runner.prepare(inputs)
         if args.dry_run:
