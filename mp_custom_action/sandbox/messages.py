@@ -122,7 +122,9 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def json_response(value: Any, status: int = 200, headers: Optional[list[tuple[str, str]]] = None) -> Response:
+def json_response(
+    value: Any, status: int = 200, headers: Optional[list[tuple[str, str]]] = None
+) -> Response:
     return Response(status, dumps(value), "application/json", list(headers or []))
 
 

@@ -1,0 +1,120 @@
+"""Routing: which API family answers a path, faults first, and a 500 (never a crash) on a bug.
+
+All families share one origin and are told apart by path, as the real hosts' paths do::
+
+    /track /engage /groups /import /lookup-tables     Ingestion      (api.mixpanel.com)
+    /api/2.0/export                                   Export         (data.mixpanel.com)
+    /api/2.0/nessie/...                               Data Pipelines (data.mixpanel.com)
+    /api/app/projects/{id}/schemas...                 Lexicon        (mixpanel.com)
+    /api/app/projects/{id}/warehouse-sources...       Connectors     (mixpanel.com)
+    /api/2.0/... /api/query/...                       Query          (mixpanel.com)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable, Optional
+
+from .auth import SERVICE_ACCOUNT, check_basic, check_path_project
+from .connectors import handle_sources
+from .context import Context, segments
+from .export import handle_export
+from .faults import Faults
+from .ingestion import handle_import, handle_track
+from .lexicon import handle_schemas
+from .lookup_tables import handle_lookup_tables
+from .messages import APP, CLASSIC, Request, Response, error, json_response
+from .pipelines import handle_pipelines
+from .profiles import handle_engage, handle_groups
+from .query import handle_query
+
+__all__ = ["App"]
+
+log = logging.getLogger("mp_custom_action.sandbox")
+
+Handler = Callable[[Context, Request], Response]
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def route(path: str) -> Optional[tuple[Handler, str]]:
+    for prefix, handler, style in _ROUTES:
+        if _under(path, prefix):
+            return handler, style
+    return None
+
+
+def _app_api(ctx: Context, request: Request) -> Response:
+    # /api/app/projects/{projectId}/{schemas|warehouse-sources}/...: service accounts only,
+    # and the project in the path is the one they must have access to.
+    parts = segments(request.path, "/api/app")
+    if len(parts) < 3 or parts[0] != "projects" or parts[2] not in ("schemas", "warehouse-sources"):
+        return error(
+            404,
+            "The sandbox answers /api/app/projects/{projectId}/schemas... and "
+            "/api/app/projects/{projectId}/warehouse-sources...",
+            APP,
+        )
+    denied = check_basic(request, ctx.keys, (SERVICE_ACCOUNT,), project_id_param=False, style=APP)
+    if denied is None:
+        denied = check_path_project(parts[1], ctx.keys, APP)
+    if denied is not None:
+        return denied
+    if parts[2] == "schemas":
+        return handle_schemas(ctx, request, parts[3:])
+    return handle_sources(ctx, request, parts[3:])
+
+
+# (prefix, handler, error style), most specific first.
+_ROUTES: tuple[tuple[str, Handler, str], ...] = (
+    ("/track", handle_track, CLASSIC),
+    ("/engage", handle_engage, CLASSIC),
+    ("/groups", handle_groups, CLASSIC),
+    ("/import", handle_import, CLASSIC),
+    ("/lookup-tables", handle_lookup_tables, CLASSIC),
+    ("/api/2.0/export", handle_export, CLASSIC),
+    ("/api/2.0/nessie", handle_pipelines, APP),
+    ("/api/app", _app_api, APP),
+    ("/api", handle_query, CLASSIC),
+)
+
+
+class App:
+    """Turns a :class:`Request` into a :class:`Response`; the HTTP server is in server.py."""
+
+    def __init__(self, ctx: Context, faults: Faults) -> None:
+        self.ctx = ctx
+        self.faults = faults
+
+    def handle(self, request: Request) -> Response:
+        path = request.path
+        if path in ("", "/"):
+            return self._about()
+        found = route(path)
+        if found is None:
+            return error(404, f"Not found: {path} is not a Mixpanel API path (see docs/sandbox.md)")
+        handler, style = found
+        self.faults.delay()
+        fault = self.faults.decide()
+        if fault is not None:
+            headers = (
+                [("Retry-After", str(fault.retry_after))] if fault.retry_after is not None else []
+            )
+            return error(fault.status, fault.message, style, headers=headers)
+        try:
+            return handler(self.ctx, request)
+        except Exception:
+            # A bug in one handler must not take the sandbox down, nor leave the client hanging.
+            log.exception("sandbox handler failed for %s %s", request.method, path)
+            return error(500, "Internal error in the sandbox (a bug: please report it)", style)
+
+    def _about(self) -> Response:
+        return json_response(
+            {
+                "sandbox": "mp-custom-action",
+                "project_id": self.ctx.keys.project_id,
+                "docs": "docs/sandbox.md",
+            }
+        )

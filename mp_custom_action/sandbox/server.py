@@ -1,0 +1,504 @@
+"""The sandbox's HTTP/1.1 server on 127.0.0.1, and :class:`Sandbox`, the object tests and the CLI hold.
+
+Built on ``http.server`` so that importing it needs nothing outside the standard library, with
+what the stdlib server lacks for a server clients lean on:
+
+* ``TCP_NODELAY`` and a buffered writer: headers and body leave in one send. Without both, a
+  keep-alive client waits for Nagle's algorithm and delayed ACKs, about 40 ms a call.
+* A bounded body (413 past it, answered before the body is read when the client asked with
+  ``Expect: 100-continue``), chunked request bodies, and streamed (chunked) answers for Export.
+* Malformed requests get a JSON 400, a handler bug a JSON 500; the server keeps serving.
+* ``stop()`` closes idle keep-alive connections too, so a test leaves no thread or socket behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Optional, Union, overload
+from urllib.parse import parse_qsl, urlsplit
+
+from .. import __version__
+from .app import App
+from .auth import DEMO_CREDENTIALS, Keys
+from .context import Context
+from .faults import Faults
+from .messages import Request, Response, dumps, reason
+from .state import State
+
+__all__ = ["HOST", "RequestLog", "RequestRecord", "Sandbox"]
+
+log = logging.getLogger("mp_custom_action.sandbox")
+
+#: The sandbox listens on the IPv4 loopback only: it accepts fake credentials, and must never be
+#: reachable from another machine.
+HOST = "127.0.0.1"
+#: Default bound on a request body as received (before gzip is undone). /import's own limit is
+#: 10 MB of uncompressed JSON; the margin lets the sandbox answer that with Mixpanel's message.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+_REDACTED_HEADERS = ("authorization", "proxy-authorization", "cookie")
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request the sandbox received. Credentials are redacted; the body is only counted."""
+
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...]
+    headers: Mapping[str, str]
+    body_length: int
+    status: int
+    time: float
+
+    def param(self, name: str) -> Optional[str]:
+        values = [v for k, v in self.query if k == name]
+        return values[-1] if values else None
+
+
+class RequestLog(Sequence[RequestRecord]):
+    """The requests received, in order; safe to read while the server appends from its threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list[RequestRecord] = []
+
+    def append(self, record: RequestRecord) -> None:
+        with self._lock:
+            self._items.append(record)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def snapshot(self) -> list[RequestRecord]:
+        with self._lock:
+            return list(self._items)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> RequestRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RequestRecord]: ...
+
+    def __getitem__(
+        self, index: Union[int, slice]
+    ) -> Union[RequestRecord, Sequence[RequestRecord]]:
+        with self._lock:
+            return self._items[index]
+
+    def __iter__(self) -> Iterator[RequestRecord]:
+        return iter(self.snapshot())
+
+    def __repr__(self) -> str:
+        return f"RequestLog({len(self)} requests)"
+
+
+def _redact(headers: Mapping[str, str]) -> dict[str, str]:
+    shown = {}
+    for name, value in headers.items():
+        if name in _REDACTED_HEADERS:
+            scheme = value.split(" ", 1)[0] if " " in value.strip() else ""
+            value = f"{scheme} ***".strip()
+        shown[name] = value
+    return shown
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a hung client must never keep the process alive
+    request_queue_size = 128
+
+    def __init__(self, port: int, app: App, requests: RequestLog, max_body: int) -> None:
+        self.app = app
+        self.request_log = requests
+        self.max_body = max_body
+        self._connections: set[socket.socket] = set()
+        self._connections_changed = threading.Condition()
+        super().__init__((HOST, port), _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks the host's FQDN up in DNS, which can take seconds;
+        # the name is only used in CGI variables, so it is skipped.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_changed:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        try:
+            super().shutdown_request(request)
+        finally:
+            with self._connections_changed:
+                self._connections.discard(request)
+                self._connections_changed.notify_all()
+
+    def close_connections(self, timeout: float) -> None:
+        """Wake every handler blocked on a keep-alive connection, and wait for them to end."""
+        with self._connections_changed:
+            for conn in list(self._connections):
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self._connections_changed.wait_for(lambda: not self._connections, timeout)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-request is normal; anything else is logged, not printed.
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = f"mp-custom-action-sandbox/{__version__}"
+    disable_nagle_algorithm = True
+    wbufsize = 64 * 1024
+    timeout = 60  # an idle keep-alive connection is closed after this many seconds
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def handle_expect_100(self) -> bool:
+        # Refuse an oversized body before the client sends it, which is what Expect is for.
+        length = self._declared_length()
+        if length is not None and length > self.server.max_body:
+            self._too_large(length)
+            return False
+        return super().handle_expect_100()
+
+    def _declared_length(self) -> Optional[int]:
+        value = self.headers.get("Content-Length")
+        if value is None or not value.strip().isdigit():
+            return None
+        return int(value)
+
+    def _serve(self) -> None:
+        started = time.time()
+        try:
+            body = self._read_body()
+        except _BadRequest as exc:
+            self.send_error(400, str(exc))
+            return
+        except _TooLarge as exc:
+            self._too_large(exc.length)
+            return
+        if body is None:  # the client went away
+            self.close_connection = True
+            return
+        parts = urlsplit(self.path)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        request = Request(
+            method=self.command,
+            path=parts.path or "/",
+            query=tuple(parse_qsl(parts.query, keep_blank_values=True)),
+            headers=headers,
+            body=body,
+        )
+        try:
+            response = self.server.app.handle(request)
+        except Exception:  # App.handle guards handlers; this guards App itself
+            log.exception("sandbox failed on %s %s", self.command, parts.path)
+            response = Response(
+                500,
+                dumps({"code": 500, "error": "Internal error", "status": "Internal Server Error"}),
+            )
+        self._record(request.path, request.query, headers, len(body), response.status, started)
+        self._send(response)
+
+    def _record(
+        self,
+        path: str,
+        query: tuple[tuple[str, str], ...],
+        headers: Mapping[str, str],
+        length: int,
+        status: int,
+        started: float,
+    ) -> None:
+        # Recorded before the answer is sent: once a client has its answer, the record exists.
+        self.server.request_log.append(
+            RequestRecord(self.command, path, query, _redact(headers), length, status, started)
+        )
+
+    def _read_body(self) -> Optional[bytes]:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        value = self.headers.get("Content-Length")
+        if value is None:
+            return b""
+        if not value.strip().isdigit():
+            raise _BadRequest(f"invalid Content-Length {value!r}")
+        length = int(value)
+        if length > self.server.max_body:
+            raise _TooLarge(length)
+        data = self.rfile.read(length)
+        return data if len(data) == length else None
+
+    def _read_chunked(self) -> Optional[bytes]:
+        chunks = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1026)
+            if not line:
+                return None
+            size_text = line.split(b";", 1)[0].strip()
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise _BadRequest("invalid chunk size in a chunked body") from None
+            if size == 0:
+                break
+            total += size
+            if total > self.server.max_body:
+                raise _TooLarge(total)
+            data = self.rfile.read(size)
+            if len(data) != size or self.rfile.read(2) != b"\r\n":
+                return None
+            chunks.append(data)
+        while True:  # trailer fields, then the empty line that ends the body
+            line = self.rfile.readline(65537)
+            if not line:
+                return None
+            if line in (b"\r\n", b"\n"):
+                return b"".join(chunks)
+
+    def _too_large(self, length: int) -> None:
+        parts = urlsplit(self.path)
+        query = tuple(parse_qsl(parts.query, keep_blank_values=True))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self._record(parts.path or "/", query, headers, length, 413, time.time())
+        # The body was not read, so this connection cannot carry another request.
+        self.close_connection = True
+        limit = self.server.max_body
+        self._send(
+            Response(
+                413,
+                dumps(
+                    {
+                        "code": 413,
+                        "error": f"request exceeds max limit of {limit} bytes",
+                        "status": "Request Entity Too Large",
+                    }
+                ),
+            )
+        )
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        if not response.streamed:
+            body = next(response.chunks(), b"")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+            return
+        if self.request_version < "HTTP/1.1":
+            # HTTP/1.0 has no chunked encoding: the end of the body is the end of the connection.
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self._stream(response, chunked=False)
+            return
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self._stream(response, chunked=True)
+
+    def _stream(self, response: Response, *, chunked: bool) -> None:
+        try:
+            for chunk in response.chunks():
+                if not chunk:
+                    continue
+                if chunked:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                else:
+                    self.wfile.write(chunk)
+                self.wfile.flush()
+        except OSError:
+            self.close_connection = True  # the client hung up mid-stream
+            return
+        except Exception:
+            # Headers are gone already: all that is left is to end the body visibly incomplete.
+            log.exception("sandbox failed while streaming %s", self.path)
+            self.close_connection = True
+            return
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def send_error(
+        self, code: int, message: Optional[str] = None, explain: Optional[str] = None
+    ) -> None:
+        # The stdlib answers malformed requests with an HTML page; Mixpanel clients expect JSON.
+        self.close_connection = True
+        body = dumps({"code": code, "error": message or reason(code), "status": reason(code)})
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
+
+    def version_string(self) -> str:
+        return self.server_version  # no Python version: it tells clients nothing useful
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+
+class _BadRequest(Exception):
+    pass
+
+
+class _TooLarge(Exception):
+    def __init__(self, length: int) -> None:
+        super().__init__(length)
+        self.length = length
+
+
+class Sandbox:
+    """A local server answering Mixpanel's API families, with demo credentials.
+
+    ::
+
+        with Sandbox(seed=1) as sb:
+            requests.get(sb.origin + "/api/2.0/events/names",
+                         params={"project_id": sb.credentials["project_id"]},
+                         auth=(sb.credentials["username"], sb.credentials["secret"]))
+
+    ``port=0`` picks a free port. ``state_file`` keeps the state across runs (see state.py).
+    ``fail_rate``, ``latency``, ``rate_limit`` and ``seed`` inject faults (see faults.py).
+    ``credentials`` replaces the demo credentials (same keys as :data:`DEMO_CREDENTIALS`);
+    ``clock`` replaces ``time.time`` for run completion and the hourly trigger limit.
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        state_file: Union[str, os.PathLike[str], None] = None,
+        fail_rate: float = 0.0,
+        latency: float = 0.0,
+        rate_limit: Optional[int] = None,
+        seed: Optional[int] = None,
+        *,
+        rate_limit_window: float = 1.0,
+        retry_after: int = 1,
+        credentials: Optional[Mapping[str, Any]] = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port must be 0..65535, got {port}")
+        if max_body_bytes < 1:
+            raise ValueError("max_body_bytes must be positive")
+        self.port = port
+        self.keys = Keys.from_mapping(credentials if credentials is not None else DEMO_CREDENTIALS)
+        self.state = State(state_file)
+        self.faults = Faults(
+            fail_rate=fail_rate,
+            latency=latency,
+            rate_limit=rate_limit,
+            rate_limit_window=rate_limit_window,
+            retry_after=retry_after,
+            seed=seed,
+        )
+        self.requests = RequestLog()
+        self.max_body_bytes = max_body_bytes
+        self._app = App(Context(self.keys, self.state, clock), self.faults)
+        self._server: Optional[_Server] = None
+        self._thread: Optional[threading.Thread] = None
+        self._lock = threading.Lock()
+
+    @property
+    def origin(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not started: call start() or use it in a with block")
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        """The credentials this sandbox accepts: project_id (int), username, secret, api_secret, token."""
+        return self.keys.as_dict()
+
+    def env(self) -> dict[str, str]:
+        """The ``MP_*`` environment variables that point mp-custom-action at these credentials."""
+        keys = self.keys
+        return {
+            "MP_USERNAME": keys.username,
+            "MP_SECRET": keys.secret,
+            "MP_API_SECRET": keys.api_secret,
+            "MP_TOKEN": keys.token,
+            "MP_PROJECT_ID": str(keys.project_id),
+        }
+
+    def info(self) -> dict[str, Any]:
+        """What ``mp-custom-action sandbox`` prints: the origin, then the credentials."""
+        return {"origin": self.origin, **self.credentials}
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> Sandbox:
+        """Bind and listen (before returning), then serve from a background thread."""
+        with self._lock:
+            if self._server is not None:
+                return self
+            server = _Server(self.port, self._app, self.requests, self.max_body_bytes)
+            self.port = int(server.server_address[1])
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"mp-sandbox-{self.port}",
+                daemon=True,
+            )
+            thread.start()
+            self._server, self._thread = server, thread
+            log.info(
+                "sandbox listening on http://%s:%s since %s", HOST, self.port, dt.datetime.now()
+            )
+            return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving and close every connection; safe to call twice."""
+        with self._lock:
+            server, thread = self._server, self._thread
+            self._server = self._thread = None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        server.close_connections(timeout)
+        if thread is not None:
+            thread.join(timeout)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = f"http://{HOST}:{self.port}" if self.running else "stopped"
+        return f"Sandbox({where}, project_id={self.keys.project_id})"
