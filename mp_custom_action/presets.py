@@ -1,0 +1,583 @@
+"""Presets: named, typed actions (a method, an API, a path template and an input schema).
+
+A preset's input is one JSON object: path parameters at the top level (``projectId``,
+``sourceId``), the request body under ``body`` and query parameters under ``query``. The input is
+checked against the preset's JSON Schema by a validator compiled once per preset and reused, then
+turned into the card inputs the runner already knows (:meth:`Preset.to_inputs`)::
+
+    {"projectId": 12345, "sourceId": "a/b", "body": {"schedule": "daily"}}
+        -> {"method": "PATCH", "api": "connectors",
+            "relative_url": "/projects/12345/warehouse-sources/a%2Fb",
+            "query": None, "body": {"schedule": "daily"}}
+
+Each path value is percent-encoded as exactly one path segment, so a value can never add a
+segment; the rendered path then goes through the runner's relative-URL checks like any other.
+
+Definitions come from plugins and are untrusted: :func:`preset_from_definition` refuses an unsafe
+path, an unknown API, a method outside the five, or a schema that is not valid JSON Schema.
+``jsonschema`` is imported only here, and only when a preset is built or used.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional, Union
+from urllib.parse import quote
+
+from .errors import InputError, MpWarning, PresetInputError
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
+
+    from .apis import ApiRegistry
+    from .results import Result
+
+__all__ = [
+    "DEFINITION_FIELDS",
+    "Preset",
+    "PresetDefinitionError",
+    "ResponseSchemaWarning",
+    "parse_path_template",
+    "preset_from_definition",
+]
+
+#: The keys of a preset definition given as a dict (what ``presets show`` prints, plus extras).
+DEFINITION_FIELDS = (
+    "name",
+    "api",
+    "method",
+    "path",
+    "summary",
+    "input_schema",
+    "example",
+    "description",
+    "responses",
+)
+_REQUIRED_FIELDS = ("name", "api", "method", "path", "input_schema")
+
+#: Where the body and the query parameters go in a preset's input; other keys are path values.
+BODY_KEY = "body"
+QUERY_KEY = "query"
+#: The path parameter filled from the runner's project id (MP_PROJECT_ID) when not given.
+PROJECT_ID_KEY = "projectId"
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# What a template's literal text may hold: RFC 3986 path characters without "%" (a template
+# spells its text plainly), "@" (userinfo tricks) and "?"/"#" (queries go under ``query``).
+_LITERAL = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:/-]*$")
+_MAX_SHOWN = 60
+
+
+class PresetDefinitionError(ValueError):
+    """A preset definition is unusable; the plugin manager turns this into a warning naming the plugin."""
+
+
+class ResponseSchemaWarning(MpWarning):
+    """A response body does not match the schema its preset declares for that status."""
+
+
+def parse_path_template(path: object) -> tuple[str, ...]:
+    """Check a path template and return its placeholder names, in order.
+
+    >>> parse_path_template("/projects/{projectId}/warehouse-sources/{sourceId}")
+    ('projectId', 'sourceId')
+    """
+    if not isinstance(path, str) or not path:
+        raise PresetDefinitionError(f"path must be a non-empty string, got {_show(path)}")
+    if not path.startswith("/"):
+        raise PresetDefinitionError(
+            f"path must be relative to the API's base URL and start with '/', got {_show(path)}"
+        )
+    if "//" in path:
+        raise PresetDefinitionError(f"path must not contain '//' (another host), got {_show(path)}")
+    names: list[str] = []
+    for name in _PLACEHOLDER.findall(path):
+        if not _PARAM_NAME.match(name) or name in (BODY_KEY, QUERY_KEY):
+            raise PresetDefinitionError(
+                f"path placeholder {{{name}}} is not a valid parameter name"
+            )
+        if name in names:
+            raise PresetDefinitionError(f"path placeholder {{{name}}} appears twice")
+        names.append(name)
+    literal = _PLACEHOLDER.sub("x", path)
+    if not _LITERAL.match(literal):
+        raise PresetDefinitionError(
+            f"path {_show(path)} may hold only plain path characters and {{name}} placeholders "
+            "(no '%', '@', '?', '#', '\\', braces or spaces)"
+        )
+    for segment in path.split("/"):
+        if segment in (".", ".."):
+            raise PresetDefinitionError(
+                f"path must not contain '.' or '..' segments, got {_show(path)}"
+            )
+    return tuple(names)
+
+
+@dataclass(frozen=True, eq=False)
+class Preset:
+    """A named, typed action. Build one from a plugin's definition with :func:`preset_from_definition`.
+
+    ``responses`` maps an HTTP status (``"200"``) to the JSON Schema of its body, for
+    :meth:`check_response`. ``plugin`` names the plugin that offered the preset.
+    """
+
+    name: str
+    api: str
+    method: str
+    path: str
+    summary: str = ""
+    input_schema: Mapping[str, Any] = field(default_factory=dict)
+    example: Optional[Mapping[str, Any]] = None
+    description: str = ""
+    responses: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    plugin: str = "builtin"
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        return parse_path_template(self.path)
+
+    # -- what the commands print ----------------------------------------------------------------
+
+    def summary_row(self) -> dict[str, Any]:
+        """``presets list --json``: one row per preset."""
+        return {
+            "name": self.name,
+            "api": self.api,
+            "method": self.method,
+            "path": self.path,
+            "summary": self.summary,
+            "plugin": self.plugin,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """``presets show``: what a low-code platform needs to render a form for the step."""
+        return {
+            **self.summary_row(),
+            "input_schema": copy.deepcopy(dict(self.input_schema)),
+            "example": copy.deepcopy(dict(self.example)) if self.example is not None else None,
+        }
+
+    def to_definition(self) -> dict[str, Any]:
+        """The plain-dict definition this preset would be rebuilt from (``plugin`` aside)."""
+        return {name: getattr(self, name) for name in DEFINITION_FIELDS}
+
+    # -- input ----------------------------------------------------------------------------------
+
+    @functools.cached_property
+    def _validator(self) -> Validator:
+        return compile_schema(self.input_schema)
+
+    def validate(
+        self, preset_input: object, *, project_id: object = None, field_prefix: str = ""
+    ) -> dict[str, Any]:
+        """Check ``preset_input`` and return it completed (``projectId`` from ``project_id``).
+
+        Raises :class:`PresetInputError` naming the JSON path (``body.type``) and what was expected.
+        """
+        p = field_prefix
+        if preset_input is None:
+            preset_input = {}
+        if not isinstance(preset_input, Mapping):
+            raise PresetInputError(
+                f"expected a JSON object of inputs, got {_json_type(preset_input)}",
+                field=p.rstrip(".") or "input",
+            )
+        data = dict(preset_input)
+        if PROJECT_ID_KEY not in data and project_id is not None and self._takes_project_id():
+            text = str(project_id)
+            data[PROJECT_ID_KEY] = int(text) if text.isdigit() else text
+        validator = self._validator
+        if not validator.is_valid(data):
+            from jsonschema.exceptions import best_match
+
+            errors = list(validator.iter_errors(data))
+            error = best_match(errors)
+            if error is not None:
+                raise _input_error(error, p, _unexpected_keys(errors))
+        return data
+
+    def _takes_project_id(self) -> bool:
+        props = self.input_schema.get("properties")
+        return PROJECT_ID_KEY in self.path_params or (
+            isinstance(props, Mapping) and PROJECT_ID_KEY in props
+        )
+
+    def render_path(self, values: Mapping[str, Any], *, field_prefix: str = "") -> str:
+        """Fill the template; each value becomes exactly one percent-encoded path segment."""
+        path = self.path
+        for name in self.path_params:
+            where = f"{field_prefix}{name}"
+            if name not in values or values[name] is None:
+                hint = " (give projectId or set MP_PROJECT_ID)" if name == PROJECT_ID_KEY else ""
+                raise PresetInputError(f"is required{hint}", field=where)
+            value = values[name]
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                raise PresetInputError(
+                    f"expected a string or an integer, got {_json_type(value)}", field=where
+                )
+            text = str(value)
+            if text in ("", ".", ".."):
+                shown = "empty" if not text else f"{text!r}"
+                raise PresetInputError(f"must not be {shown}: it is one path segment", field=where)
+            path = path.replace("{" + name + "}", quote(text, safe=""), 1)
+        return path
+
+    def to_inputs(
+        self, preset_input: object, *, project_id: object = None, field_prefix: str = ""
+    ) -> dict[str, Any]:
+        """Check ``preset_input`` and return the card inputs for ``Runner.prepare``/``Runner.run``.
+
+        ``project_id`` (the runner's ``credentials.project_id``, i.e. MP_PROJECT_ID) fills
+        ``projectId`` when the input does not give it. Nothing is sent.
+        """
+        data = self.validate(preset_input, project_id=project_id, field_prefix=field_prefix)
+        params = self.path_params
+        accepted = (*params, BODY_KEY, QUERY_KEY)
+        for key in data:
+            if key not in accepted:
+                # A schema may allow more keys than the path uses; they would go nowhere.
+                raise PresetInputError(
+                    f"is not an input of {self.name} (accepted: {', '.join(accepted)})",
+                    field=f"{field_prefix}{key}",
+                )
+        inputs: dict[str, Any] = {
+            "method": self.method,
+            "api": self.api,
+            "relative_url": self.render_path(data, field_prefix=field_prefix),
+            "query": data.get(QUERY_KEY),
+        }
+        if data.get(BODY_KEY) is not None:
+            inputs["body"] = data[BODY_KEY]
+        return inputs
+
+    # -- response -------------------------------------------------------------------------------
+
+    def response_schema(self, status_code: int) -> Optional[Mapping[str, Any]]:
+        """The declared body schema for ``status_code`` (exact, then ``2XX``-style, then default)."""
+        for key in (str(status_code), f"{status_code // 100}XX", "default"):
+            schema = self.responses.get(key)
+            if schema is not None:
+                return schema
+        return None
+
+    def check_response(self, status_code: int, body: Any) -> list[str]:
+        """Problems of ``body`` against the schema declared for ``status_code``; ``[]`` if it matches.
+
+        A status with no declared schema has nothing to check. This never raises for a mismatch:
+        the answer is still the answer.
+        """
+        schema = self.response_schema(status_code)
+        if schema is None:
+            return []
+        if body is None:
+            return [f"{status_code}: expected a JSON body, got none"]
+        validator = self._response_validators.get(str(status_code))
+        if validator is None:
+            validator = compile_schema(schema)
+            self._response_validators[str(status_code)] = validator
+        errors = sorted(validator.iter_errors(body), key=lambda e: _dotted(e.absolute_path))
+        return [
+            f"{_dotted(e.absolute_path, 'body') or 'body'}: {_explain(e)[1]}" for e in errors[:10]
+        ]
+
+    @functools.cached_property
+    def _response_validators(self) -> dict[str, Validator]:
+        return {}
+
+    def warn_response(self, result: Result) -> list[str]:
+        """:meth:`check_response` for a :class:`Result`, as one :class:`ResponseSchemaWarning`."""
+        if result.body_file is not None:
+            return []  # streamed to a file: not held in memory, not checked
+        problems = self.check_response(result.status_code, result.body)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            warnings.warn(
+                f"the {result.status_code} response of {self.name} does not match its schema: "
+                f"{problems[0]}{more}",
+                ResponseSchemaWarning,
+                stacklevel=2,
+            )
+        return problems
+
+
+# -- building presets from untrusted definitions -------------------------------------------------
+
+
+def preset_from_definition(
+    definition: Union[Preset, Mapping[str, Any]], *, plugin: str, apis: ApiRegistry
+) -> Preset:
+    """Check a plugin's preset definition and build the :class:`Preset`.
+
+    Raises :class:`PresetDefinitionError` saying what is wrong; the caller names the plugin.
+    """
+    if isinstance(definition, Preset):
+        definition = definition.to_definition()
+    if not isinstance(definition, Mapping):
+        raise PresetDefinitionError(f"expected a Preset or a dict, got {type(definition).__name__}")
+    unknown = [k for k in definition if k not in DEFINITION_FIELDS]
+    if unknown:
+        raise PresetDefinitionError(
+            f"unknown field(s) {', '.join(map(repr, unknown))}; accepted: {', '.join(DEFINITION_FIELDS)}"
+        )
+    missing = [k for k in _REQUIRED_FIELDS if definition.get(k) is None]
+    name = definition.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise PresetDefinitionError(
+            f"name must be letters, digits, '_', '.' or '-' starting with a letter, got {_show(name)}"
+        )
+    if missing:
+        raise PresetDefinitionError(f"preset {name!r} lacks {', '.join(missing)}")
+    where = f"preset {name!r}"
+
+    try:
+        api = apis.get(definition["api"]).name
+    except InputError:
+        choices = ", ".join(sorted(spec.name for spec in apis))
+        raise PresetDefinitionError(
+            f"{where}: unknown API {_show(definition['api'])} (known: {choices})"
+        ) from None
+
+    from .inputs import normalize_method
+
+    try:
+        method = normalize_method(definition["method"])
+    except InputError:
+        raise PresetDefinitionError(
+            f"{where}: method must be GET, POST, PUT, PATCH or DELETE, got {_show(definition['method'])}"
+        ) from None
+
+    try:
+        params = parse_path_template(definition["path"])
+    except PresetDefinitionError as exc:
+        raise PresetDefinitionError(f"{where}: {exc}") from None
+
+    schema = _check_schema(definition["input_schema"], f"{where}: input_schema")
+    if schema.get("type") != "object":
+        raise PresetDefinitionError(f'{where}: input_schema must have "type": "object"')
+    props = schema.get("properties", {})
+    for param in params:
+        if not isinstance(props, Mapping) or param not in props:
+            raise PresetDefinitionError(
+                f"{where}: path placeholder {{{param}}} is not a property of input_schema"
+            )
+
+    responses: dict[str, Mapping[str, Any]] = {}
+    raw_responses = definition.get("responses") or {}
+    if not isinstance(raw_responses, Mapping):
+        raise PresetDefinitionError(f"{where}: responses must map a status to a JSON Schema")
+    for status, response_schema in raw_responses.items():
+        if not isinstance(status, str) or not re.match(r"^([1-5][0-9X]{2}|default)$", status):
+            raise PresetDefinitionError(f"{where}: responses key {_show(status)} is not a status")
+        responses[status] = _check_schema(response_schema, f"{where}: responses[{status}]")
+
+    texts = {}
+    for key in ("summary", "description"):
+        value = definition.get(key) or ""
+        if not isinstance(value, str):
+            raise PresetDefinitionError(f"{where}: {key} must be a string")
+        texts[key] = value
+
+    example = definition.get("example")
+    preset = Preset(
+        name=name,
+        api=api,
+        method=method,
+        path=definition["path"],
+        summary=texts["summary"],
+        input_schema=schema,
+        example=None,
+        description=texts["description"],
+        responses=responses,
+        plugin=plugin,
+    )
+    if example is not None:
+        if not isinstance(example, Mapping):
+            raise PresetDefinitionError(f"{where}: example must be an object")
+        try:
+            preset.to_inputs(example)
+        except InputError as exc:
+            raise PresetDefinitionError(f"{where}: example does not fit: {exc}") from None
+        object.__setattr__(preset, "example", copy.deepcopy(dict(example)))
+    return preset
+
+
+def _check_schema(schema: object, where: str) -> dict[str, Any]:
+    if not isinstance(schema, Mapping):
+        raise PresetDefinitionError(f"{where} must be a JSON Schema object")
+    schema = copy.deepcopy(dict(schema))
+    remote = _remote_ref(schema)
+    if remote is not None:
+        # A validator would try to resolve it at call time; presets must be self-contained.
+        raise PresetDefinitionError(
+            f"{where}: $ref {remote!r} is not local (use $defs and '#/...')"
+        )
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import validator_for
+
+    try:
+        validator_for(schema, default=_default_validator()).check_schema(schema)
+    except SchemaError as exc:
+        path = _dotted(exc.absolute_path) or "(root)"
+        raise PresetDefinitionError(
+            f"{where} is not valid JSON Schema at {path}: {exc.message}"
+        ) from None
+    return schema
+
+
+def _remote_ref(node: Any) -> Optional[str]:
+    if isinstance(node, Mapping):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            return ref
+        for value in node.values():
+            found = _remote_ref(value)
+            if found is not None:
+                return found
+    elif isinstance(node, list):
+        for item in node:
+            found = _remote_ref(item)
+            if found is not None:
+                return found
+    return None
+
+
+def _default_validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator
+
+
+def compile_schema(schema: Mapping[str, Any]) -> Validator:
+    """One validator for ``schema``, with format checking; build once and reuse it.
+
+    ``jsonschema.validate()`` re-checks the schema and rebuilds the validator on every call,
+    about fifty times slower than reusing one.
+    """
+    from jsonschema.validators import validator_for
+
+    cls = validator_for(schema, default=_default_validator())
+    validator: Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    return validator
+
+
+# -- error messages ------------------------------------------------------------------------------
+
+
+def _input_error(
+    error: ValidationError, prefix: str, unexpected: Mapping[str, list[str]]
+) -> PresetInputError:
+    suffix, message = _explain(error)
+    path = _dotted([*error.absolute_path, *suffix])
+    if error.validator == "required" and suffix:
+        # "sourceid" given where "sourceId" is required: say so, not just "is required".
+        where = _dotted(error.absolute_path)
+        close = difflib.get_close_matches(suffix[0], unexpected.get(where, []), n=1, cutoff=0.6)
+        if close:
+            message += f" (got {close[0]!r}: misspelt?)"
+    return PresetInputError(
+        message, field=f"{prefix}{path}" if path else (prefix.rstrip(".") or "input")
+    )
+
+
+def _unexpected_keys(errors: Sequence[ValidationError]) -> dict[str, list[str]]:
+    """Keys refused by ``additionalProperties``, by the dotted path of their object."""
+    out: dict[str, list[str]] = {}
+    for error in errors:
+        if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+            extras = [k for k in error.instance if k not in _props(error)]
+            out.setdefault(_dotted(error.absolute_path), []).extend(extras)
+    return out
+
+
+def _props(error: ValidationError) -> Mapping[str, Any]:
+    schema = error.schema
+    props = schema.get("properties", {}) if isinstance(schema, Mapping) else {}
+    return props if isinstance(props, Mapping) else {}
+
+
+def _explain(error: ValidationError) -> tuple[list[str], str]:
+    """A readable message for one error, and the key it is about when that is deeper than the path."""
+    kind = error.validator
+    value = error.validator_value
+    instance = error.instance
+    if kind == "required" and isinstance(instance, Mapping) and isinstance(value, list):
+        missing = [k for k in value if k not in instance]
+        if missing:
+            hint = " (give projectId or set MP_PROJECT_ID)" if missing[0] == PROJECT_ID_KEY else ""
+            return [missing[0]], f"is required{hint}"
+    if kind == "enum" and isinstance(value, list):
+        allowed = ", ".join(_plain(v) for v in value)
+        return [], f"expected one of {allowed}; got {_show(instance)}"
+    if kind == "const":
+        return [], f"expected {_plain(value)}; got {_show(instance)}"
+    if kind == "type":
+        wanted = " or ".join(value) if isinstance(value, list) else str(value)
+        return [], f"expected {_article(wanted)}, got {_json_type(instance)} {_show(instance)}"
+    if kind == "additionalProperties" and isinstance(instance, Mapping):
+        props = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
+        patterns = (
+            error.schema.get("patternProperties", {}) if isinstance(error.schema, Mapping) else {}
+        )
+        extras = [
+            k for k in instance if k not in props and not any(re.search(p, k) for p in patterns)
+        ]
+        if extras:
+            accepted = ", ".join(props) if props else "none"
+            return [extras[0]], f"is not an accepted field (accepted: {accepted})"
+    if kind == "minLength" and value == 1:
+        return [], "must not be empty"
+    if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
+        return [], f"expected a number {op[kind]} {value}, got {_show(instance)}"
+    return [], error.message
+
+
+def _dotted(path: Sequence[Any], first: str = "") -> str:
+    """``["body", "tables", 0, "importType"]`` -> ``body.tables[0].importType``."""
+    out = first
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    return type(value).__name__
+
+
+def _article(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+def _plain(value: object) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
