@@ -29,6 +29,7 @@ _EXPORTS = {
     "TransportError": "errors",
     "PluginError": "errors",
     "ExitStatus": "errors",
+    "hookimpl": "hookspecs",
 }
 
 __all__ = [
