@@ -1,0 +1,59 @@
+"""``mp-custom-action run MANIFEST``: check a JSON manifest whole, then run its steps in order."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .common import add_request_options, open_runner, print_json
+from .presets import add_plugin_options, strict_flag
+
+EXAMPLES = """\
+examples:
+  mp-custom-action run manifests/examples/quickstart.json --sandbox
+  mp-custom-action run sync.json --profile eu-prod
+  mp-custom-action run sync.json --dry-run
+
+Every step is checked before the first request is sent (schema, presets and their inputs, card
+inputs, references, credentials); a manifest that fails a check sends nothing (exit 2 or 3).
+Output: {"ok": true|false, "steps": [...]}. Exit 0 when ok, else the first failed step's code:
+4 (a status outside the step's expect, 5 for a 5xx), 6 (transport), 2 (input) or 3 (credential).
+See docs/manifests.md.
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run a JSON manifest of steps (presets or raw calls)",
+        description="Check a manifest, then send its steps in order with one connection pool. "
+        "--region and --origin apply to every step; --check-status is implied.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("manifest", metavar="MANIFEST", help="the manifest JSON file (- for stdin)")
+    add_plugin_options(parser)
+    add_request_options(parser, output=False)
+    parser.set_defaults(func=run_manifest_command)
+
+
+def run_manifest_command(args: argparse.Namespace) -> int:
+    from ..inputs import parse_json_text
+    from ..manifest import check_manifest, dry_run, load_manifest, run_manifest
+
+    source: Any = args.manifest
+    if source == "-":
+        source = parse_json_text(sys.stdin.read(), field="MANIFEST")
+    manifest = load_manifest(source)
+    # The manifest's profile applies when neither --profile nor MP_PROFILE chooses one.
+    args.manifest_profile = manifest.profile
+    strict = strict_flag(args)
+    with open_runner(args) as runner:
+        check_manifest(manifest, runner, region=args.region, strict_plugins=strict)
+        if args.dry_run:
+            print_json(dry_run(manifest, runner))
+            return 0
+        outcome = run_manifest(manifest, runner, strict_plugins=strict)
+    print_json(outcome.to_dict())
+    return outcome.exit_status

@@ -1,0 +1,308 @@
+"""Manifests: a JSON list of steps (presets or raw actions), checked whole, then run in order.
+
+:func:`load_manifest` (here) does every check that needs no connection settings: JSON Schema,
+unknown keys, credential-looking keys, duplicate names, references. :func:`check_manifest` (in
+:mod:`.manifest_run`) does the rest with the Runner (presets, card inputs, credentials) and
+prepares every step that holds no reference to an earlier result. Only then does
+:func:`run_manifest` send anything, so a manifest that fails a check sends nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+from .apis import normalize_region
+from .errors import ManifestError
+from .references import Ref, find_refs, substitute
+
+if TYPE_CHECKING:
+    from .request import OutgoingRequest
+
+__all__ = [
+    "Manifest",
+    "ManifestRun",
+    "Step",
+    "check_manifest",
+    "credential_like",
+    "dry_run",
+    "load_manifest",
+    "manifest_schema",
+    "run_manifest",
+]
+
+SCHEMA_FILE = "manifest.schema.json"
+_WHERE_CREDENTIALS = (
+    "a manifest holds no credentials: set them in the environment (MP_USERNAME, MP_SECRET, "
+    "MP_PROJECT_ID, MP_API_SECRET, MP_TOKEN) or a profile (docs/configuration.md), or write "
+    "the value as ${env.VAR}"
+)
+# A key is credential-like when one of its words is one of these (camelCase and snake_case split).
+_CREDENTIAL_WORDS = frozenset({"secret", "password", "passwd", "token", "authorization"})
+_CREDENTIAL_PAIRS = frozenset({("api", "key"), ("private", "key"), ("access", "key")})
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_ENV_REF = re.compile(r"^\$\{env\.[A-Za-z_][A-Za-z0-9_]*\}$")
+
+
+@functools.lru_cache(maxsize=1)
+def manifest_schema() -> dict[str, Any]:
+    """The manifest JSON Schema, from the installed package or, in a checkout, ``manifests/``."""
+    try:
+        from importlib.resources import files
+
+        text = (files("mp_custom_action._manifests") / SCHEMA_FILE).read_text(encoding="utf-8")
+    except (ImportError, OSError):
+        # A plain checkout that was never installed: the folder beside the package.
+        text = (Path(__file__).resolve().parent.parent / "manifests" / SCHEMA_FILE).read_text(
+            encoding="utf-8"
+        )
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@functools.lru_cache(maxsize=1)
+def _validator() -> Any:
+    # Compiled once: jsonschema's validate() re-checks the schema itself on every call.
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(manifest_schema())
+
+
+@dataclass
+class Step:
+    """One step, checked. ``request`` is prepared ahead when the step needs no earlier result."""
+
+    index: int
+    name: str
+    preset: Optional[str]
+    inputs: Any
+    expect: tuple[Union[int, str], ...]
+    continue_on_error: bool = False
+    region: Optional[str] = None
+    auth: Optional[str] = None
+    output: Optional[str] = None
+    step_refs: bool = False
+    #: The inputs with ${env...} and $${ resolved, for a step without step references.
+    resolved: Any = None
+    #: Values read from ${env...} under credential-like keys: masked in --dry-run output.
+    sensitive: tuple[str, ...] = ()
+    request: Optional[OutgoingRequest] = field(default=None, repr=False)
+
+    @property
+    def where(self) -> str:
+        return f"steps[{self.index}]"
+
+    @property
+    def inputs_field(self) -> str:
+        return f"{self.where}.{'input' if self.preset is not None else 'call'}"
+
+    def expects(self, status: int) -> bool:
+        return any(
+            status == e if isinstance(e, int) else str(status)[0] == e[0] for e in self.expect
+        )
+
+
+@dataclass
+class Manifest:
+    """A loaded manifest; ``env`` is the environment its ``${env...}`` references read."""
+
+    steps: list[Step]
+    region: Optional[str] = None
+    profile: Optional[str] = None
+    source: str = "manifest"
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class ManifestRun:
+    """What a run did: ``ok``, one entry per step, and the exit status of the first failure."""
+
+    ok: bool
+    steps: list[dict[str, Any]]
+    exit_status: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "steps": self.steps}
+
+
+# -- loading and the checks that need no connection ---------------------------------------------
+
+
+def load_manifest(
+    source: Union[str, os.PathLike[str], Mapping[str, Any]],
+    *,
+    env: Optional[Mapping[str, str]] = None,
+) -> Manifest:
+    """Read a manifest (a path or already-parsed JSON) and check everything but the requests."""
+    environ: Mapping[str, str] = os.environ if env is None else env
+    if isinstance(source, Mapping):
+        data: Any = source
+        name = "manifest"
+    else:
+        from .inputs import parse_json_text
+
+        name = os.fspath(source)
+        try:
+            text = Path(name).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ManifestError(f"cannot read {name}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ManifestError(f"{name} is not UTF-8 text") from None
+        data = parse_json_text(text, field=name)
+    if not isinstance(data, Mapping):
+        raise ManifestError(f"expected a JSON object, got {type(data).__name__}")
+    _check_credential_keys(data, "")
+    _check_schema(data)
+    region = data.get("region")
+    if region is not None:
+        normalize_region(region, field="region")
+    steps = [_step(i, raw, environ) for i, raw in enumerate(data["steps"])]
+    _check_names_and_refs(steps)
+    return Manifest(steps, region=region, profile=data.get("profile"), source=name, env=environ)
+
+
+def _check_credential_keys(value: Any, path: str) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if credential_like(str(key)) and not (isinstance(item, str) and _ENV_REF.match(item)):
+                raise ManifestError(f"looks like a credential; {_WHERE_CREDENTIALS}", field=here)
+            _check_credential_keys(item, here)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_credential_keys(item, f"{path}[{i}]")
+
+
+def credential_like(key: str) -> bool:
+    """Is ``key`` named like a credential (secret, password, token, authorization, api key)?"""
+    words = [w.lower() for w in _WORD.findall(key)]
+    return any(w in _CREDENTIAL_WORDS for w in words) or any(
+        pair in _CREDENTIAL_PAIRS for pair in zip(words, words[1:])
+    )
+
+
+def _check_schema(data: Mapping[str, Any]) -> None:
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator().iter_errors(data))
+    if error is None:
+        return
+    where = error.json_path[2:] if error.json_path.startswith("$.") else ""
+    instance, value = error.instance, error.validator_value
+    if error.validator == "additionalProperties" and isinstance(instance, Mapping):
+        allowed = error.schema.get("properties", {})
+        extra = sorted(k for k in instance if k not in allowed)[0]
+        raise ManifestError(
+            f"unknown key; expected one of: {', '.join(allowed)}",
+            field=f"{where}.{extra}" if where else extra,
+        )
+    if error.validator == "required" and isinstance(instance, Mapping):
+        missing = next(p for p in value if p not in instance)
+        raise ManifestError("is required", field=f"{where}.{missing}" if where else missing)
+    if error.validator == "const":
+        raise ManifestError(
+            f"expected {json.dumps(value)}, got {json.dumps(instance)}", field=where
+        )
+    if error.validator == "type":
+        raise ManifestError(f"expected {value}, got {json.dumps(instance)[:60]}", field=where)
+    raise ManifestError(error.message, field=where or None)
+
+
+def _step(index: int, raw: Mapping[str, Any], env: Mapping[str, str]) -> Step:
+    where = f"steps[{index}]"
+    if ("preset" in raw) == ("call" in raw):
+        raise ManifestError(
+            "a step is a preset (preset and input) or a raw action (call): give exactly one",
+            field=where,
+        )
+    if "input" in raw and "call" in raw:
+        raise ManifestError(
+            "input belongs to a preset step; a call step has call", field=f"{where}.input"
+        )
+    expect = raw.get("expect", "2xx")
+    step = Step(
+        index=index,
+        name=raw["name"],
+        preset=raw.get("preset"),
+        inputs=raw.get("input", {}) if "preset" in raw else raw["call"],
+        expect=tuple(expect) if isinstance(expect, list) else (expect,),
+        continue_on_error=raw.get("continue_on_error", False),
+        region=raw.get("region"),
+        auth=raw.get("auth"),
+        output=raw.get("output"),
+    )
+    if step.region is not None:
+        normalize_region(step.region, field=f"{where}.region")
+    refs = find_refs(step.inputs, field=step.inputs_field)
+    for at, ref in refs:
+        if ref.kind == "env" and ref.name not in env:
+            raise ManifestError(
+                f"{ref.text}: the environment variable {ref.name} is not set", field=at
+            )
+    step.step_refs = any(ref.kind == "steps" for _, ref in refs)
+    if not step.step_refs:
+        sensitive: list[str] = []
+        step.resolved = substitute(
+            step.inputs, functools.partial(env_value, env, sensitive), field=step.inputs_field
+        )
+        step.sensitive = tuple(sensitive)
+    return step
+
+
+def env_value(env: Mapping[str, str], sensitive: list[str], ref: Ref, at: str) -> Any:
+    """Resolve an ``${env...}`` reference, noting values read under credential-like keys."""
+    if ref.kind != "env":  # pragma: no cover - only called for steps without step references
+        raise ManifestError(f"{ref.text} cannot be read here", field=at)
+    value = env.get(ref.name)
+    if value is None:
+        raise ManifestError(f"{ref.text}: the environment variable {ref.name} is not set", field=at)
+    if credential_like(at.rsplit(".", 1)[-1]):
+        sensitive.append(value)
+    return value
+
+
+def _check_names_and_refs(steps: list[Step]) -> None:
+    seen: dict[str, Step] = {}
+    for step in steps:
+        if step.name in seen:
+            raise ManifestError(
+                f"duplicate step name {step.name!r} (also {seen[step.name].where})",
+                field=f"{step.where}.name",
+            )
+        seen[step.name] = step
+    names = [s.name for s in steps]
+    for step in steps:
+        if not step.step_refs:
+            continue
+        for at, ref in find_refs(step.inputs, field=step.inputs_field):
+            if ref.kind != "steps":
+                continue
+            target = seen.get(ref.name)
+            if target is None:
+                earlier = ", ".join(names[: step.index]) or "none"
+                raise ManifestError(
+                    f"{ref.text}: unknown step {ref.name!r}; steps before this one: {earlier}",
+                    field=at,
+                )
+            if target.index >= step.index:
+                raise ManifestError(
+                    f"{ref.text}: step {ref.name!r} runs "
+                    f"{'later' if target.index > step.index else 'as this step'}; "
+                    "a step can only read earlier steps' results",
+                    field=at,
+                )
+            if target.output is not None and ref.path[0] == "body":
+                raise ManifestError(
+                    f"{ref.text}: step {ref.name!r} streams its body to {target.output}",
+                    field=at,
+                )
+
+
+# The runner-side half; imported last because it builds on Step and Manifest.
+from .manifest_run import check_manifest, dry_run, run_manifest  # noqa: E402

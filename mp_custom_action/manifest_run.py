@@ -1,0 +1,270 @@
+"""Running a loaded manifest with one Runner: the checks that need it, the run, and dry runs.
+
+Steps that read no earlier result are prepared once, by :func:`check_manifest`, and sent as
+prepared: a manifest step costs what a card call costs. Steps that read earlier results are
+checked with a stand-in for each reference, and built again when their turn comes.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from .errors import ExitStatus, ManifestError, MpError
+from .manifest import Manifest, ManifestRun, Step, env_value
+from .references import Ref, find_refs, substitute, walk_result
+
+if TYPE_CHECKING:
+    from .presets import Preset
+    from .request import OutgoingRequest
+    from .runner import Runner
+
+__all__ = ["check_manifest", "dry_run", "run_manifest"]
+
+# Card inputs that a stand-in cannot replace (method, API, region, auth): a raw step whose
+# reference sits in one of these is checked when it runs.
+_UNCHECKABLE = frozenset(
+    {"method", "request type", "request_type", "api", "select api", "select_api", "region", "auth"}
+)
+
+
+def check_manifest(
+    manifest: Manifest,
+    runner: Runner,
+    *,
+    region: Optional[str] = None,
+    strict_plugins: Optional[bool] = None,
+) -> None:
+    """Check every step's preset and card inputs and prepare the steps that need no earlier result.
+
+    ``region`` (the --region flag) overrides the manifest's and the steps' own regions.
+    Raises the first problem (an :class:`~.errors.InputError` naming ``steps[i]...``, or a
+    credential error); sends nothing.
+    """
+    for step in manifest.steps:
+        if region is not None:
+            step.region = region
+        elif step.region is None:
+            step.region = manifest.region
+        if step.preset is not None:
+            _find_preset(step, strict_plugins)
+        if not step.step_refs:
+            step.request = _prepare(step, runner, step.resolved, strict_plugins)
+        else:
+            try:
+                _prepare_with_standins(step, runner, manifest.env, lambda ref: "0")
+            except _Unbuildable:
+                pass  # checked when it runs, with the earlier results in hand
+
+
+def run_manifest(
+    manifest: Manifest,
+    runner: Runner,
+    *,
+    strict_plugins: Optional[bool] = None,
+) -> ManifestRun:
+    """Run the steps in order; a failing step stops the run unless it has ``continue_on_error``.
+
+    Call :func:`check_manifest` first: it fails before anything is sent and prepares the steps.
+    A status outside ``expect`` fails with exit status 5 for 5xx and 4 for any other status.
+    """
+    results: dict[str, Optional[dict[str, Any]]] = {}
+    out: list[dict[str, Any]] = []
+    failure = 0
+    for step in manifest.steps:
+        if failure:
+            out.append({"name": step.name, "skipped": True})
+            continue
+        status = 0
+        try:
+            request = step.request
+            if request is None:
+                resolve = functools.partial(_runtime_value, manifest.env, results)
+                inputs = substitute(step.inputs, resolve, field=step.inputs_field)
+                request = _prepare(step, runner, inputs, strict_plugins)
+            result = runner.send(request, output=step.output)
+        except MpError as exc:
+            results[step.name] = None
+            out.append({"name": step.name, "error": str(exc)})
+            status = int(exc.exit_status)
+        else:
+            data = result.to_dict()
+            results[step.name] = data
+            out.append({"name": step.name, **data})
+            if not step.expects(result.status_code):
+                five = result.status_code >= 500
+                status = int(ExitStatus.HTTP_5XX if five else ExitStatus.HTTP_4XX)
+        if status and not step.continue_on_error:
+            failure = status
+    return ManifestRun(ok=not failure, steps=out, exit_status=failure)
+
+
+def dry_run(manifest: Manifest, runner: Runner) -> dict[str, Any]:
+    """Each step's request as ``call --dry-run`` shows it; earlier results appear as references.
+
+    Call :func:`check_manifest` first. Values read from ``${env...}`` under credential-like keys
+    are shown as ``***``.
+    """
+    steps = []
+    for step in manifest.steps:
+        if step.request is not None:
+            shown = _mask(step.request.describe(), step.sensitive)
+        else:
+            tokens: dict[str, str] = {}
+
+            def token(ref: Ref, tokens: dict[str, str] = tokens) -> str:
+                # A token survives URL quoting and JSON, and is then swapped for the reference.
+                name = f"__mp_ref_{len(tokens)}__"
+                tokens[name] = ref.text
+                return name
+
+            try:
+                request, sensitive, body_ref = _prepare_with_standins(
+                    step, runner, manifest.env, token
+                )
+            except _Unbuildable:
+                steps.append({"name": step.name, "call": step.inputs})
+                continue
+            shown = _mask(_untoken(request.describe(), tokens), sensitive)
+            if body_ref is not None:
+                shown["body"] = body_ref
+        steps.append({"name": step.name, **shown})
+    return {"dry_run": True, "steps": steps}
+
+
+# -- building one step's request ---------------------------------------------------------------
+
+
+def _prepare(step: Step, runner: Runner, inputs: Any, strict: Optional[bool]) -> OutgoingRequest:
+    if step.preset is not None:
+        preset = _find_preset(step, strict)
+        card = preset.to_inputs(
+            inputs,
+            project_id=runner.credentials.project_id,
+            field_prefix=f"{step.where}.input.",
+        )
+        prefix = f"{step.where}."
+    else:
+        card = dict(inputs)
+        prefix = f"{step.inputs_field}."
+    return runner.prepare(_with_step_settings(step, card), field_prefix=prefix)
+
+
+def _with_step_settings(step: Step, card: dict[str, Any]) -> dict[str, Any]:
+    # The step's region and auth travel with its card inputs; a call's own keys win over them.
+    for key, value in (("region", step.region), ("auth", step.auth)):
+        if value is not None and not any(str(k).strip().lower() == key for k in card):
+            card[key] = value
+    return card
+
+
+def _prepare_with_standins(
+    step: Step,
+    runner: Runner,
+    env: Mapping[str, str],
+    standin: Callable[[Ref], Any],
+) -> tuple[OutgoingRequest, tuple[str, ...], Optional[str]]:
+    """Build the request with ``standin(ref)`` for each step reference (check and dry run).
+
+    Returns the request, the values to mask, and the reference text when the whole body is one.
+    Raises :class:`_Unbuildable` for a raw step whose method, API, region or auth is a reference.
+    """
+    sensitive: list[str] = []
+    body_ref: Optional[str] = None
+    inputs: dict[str, Any] = {}
+    for key, value in step.inputs.items():
+        refs = [r for _, r in find_refs(value, field=step.inputs_field) if r.kind == "steps"]
+        lowered = str(key).strip().lower()
+        if refs and step.preset is None and lowered in _UNCHECKABLE:
+            raise _Unbuildable
+        if refs and lowered == "body" and isinstance(value, str):
+            body_ref = refs[0].text  # the whole body is a reference: an empty array stands in
+            inputs[key] = []
+            continue
+        inputs[key] = value
+
+    def resolve(ref: Ref, at: str) -> Any:
+        if ref.kind == "env":
+            return env_value(env, sensitive, ref, at)
+        return standin(ref)
+
+    inputs = substitute(inputs, resolve, field=step.inputs_field)
+    if step.preset is not None:
+        # The preset's schema would refuse a stand-in where it wants a number: render unchecked.
+        preset = _find_preset(step, strict=None)
+        card = _render_unchecked(preset, inputs, runner, f"{step.where}.input.")
+        request = runner.prepare(_with_step_settings(step, card), field_prefix=f"{step.where}.")
+    else:
+        request = _prepare(step, runner, inputs, strict=None)
+    return request, tuple(sensitive), body_ref
+
+
+class _Unbuildable(Exception):
+    """A raw step whose method, API, region or auth is a reference: it is built when it runs."""
+
+
+def _runtime_value(
+    env: Mapping[str, str], results: Mapping[str, Optional[dict[str, Any]]], ref: Ref, at: str
+) -> Any:
+    if ref.kind == "env":
+        return env_value(env, [], ref, at)
+    result = results.get(ref.name)
+    if result is None:
+        raise ManifestError(f"{ref.text}: step {ref.name!r} failed and has no result", field=at)
+    return walk_result(result, ref, field=at)
+
+
+def _untoken(value: Any, tokens: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        for token, text in tokens.items():
+            if token in value:
+                value = value.replace(token, text)
+        return value
+    if isinstance(value, Mapping):
+        return {k: _untoken(v, tokens) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_untoken(v, tokens) for v in value]
+    return value
+
+
+def _mask(value: Any, sensitive: tuple[str, ...]) -> Any:
+    if not sensitive:
+        return value
+    if isinstance(value, str):
+        for secret in sensitive:
+            if secret:
+                value = value.replace(secret, "***")
+        return value
+    if isinstance(value, Mapping):
+        return {k: _mask(v, sensitive) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v, sensitive) for v in value]
+    return value
+
+
+# -- presets ------------------------------------------------------------------------------------
+
+
+def _find_preset(step: Step, strict: Optional[bool]) -> Preset:
+    from .plugins import preset_registry
+
+    return preset_registry(strict=strict).get(step.preset, field=f"{step.where}.preset")
+
+
+def _render_unchecked(
+    preset: Preset, data: Mapping[str, Any], runner: Runner, prefix: str
+) -> dict[str, Any]:
+    values = dict(data)
+    project_id = runner.credentials.project_id
+    if "projectId" not in values and project_id is not None and "projectId" in preset.path_params:
+        values["projectId"] = int(project_id)
+    card: dict[str, Any] = {
+        "method": preset.method,
+        "api": preset.api,
+        "relative_url": preset.render_path(values, field_prefix=prefix),
+        "query": values.get("query"),
+    }
+    if values.get("body") is not None:
+        card["body"] = values["body"]
+    return card
