@@ -170,6 +170,15 @@ class State:
         self.path = Path(path) if path is not None else None
         self._lock = threading.RLock()
         self._data = self._load() if self.path is not None else Data()
+        if self.path is not None:
+            # Written once now, so that a missing directory or a read-only file is reported at
+            # start, not on the first request.
+            try:
+                self._save()
+            except OSError as exc:
+                raise StateFileError(
+                    f"cannot write state file {self.path}: {exc.strerror or exc}"
+                ) from None
 
     def _load(self) -> Data:
         assert self.path is not None
