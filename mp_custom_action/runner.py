@@ -7,6 +7,7 @@ and there is no cookie jar. :func:`run` is the one-shot form for scripts.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import threading
@@ -41,6 +42,10 @@ DEFAULTS: dict[str, Any] = {
     "retries": 4,
     "max_body_bytes": 256 * 1024 * 1024,
 }
+
+# Log lines carry the method, the URL (which never holds a credential: tokens go in bodies and
+# secrets in the Authorization header) and the outcome; never headers or bodies.
+log = logging.getLogger("mp_custom_action")
 
 _CHUNK = 1024 * 1024
 _RETIREMENT_NOTICE = (
@@ -215,10 +220,20 @@ class Runner:
                     )
                     if self._clock() + wait < deadline:
                         response.close()
+                        log.info(
+                            "%s %s -> %d, retrying in %.1f s (attempt %d)",
+                            req.method, req.url, status, wait, attempt,
+                        )  # fmt: skip
                         self._sleep(wait)
                         continue
                 try:
-                    return self._finish(response, req, output, attempt, start)
+                    result = self._finish(response, req, output, attempt, start)
+                    log.info(
+                        "%s %s -> %d (%d attempt%s, %.3f s)",
+                        req.method, req.url, result.status_code, attempt,
+                        "" if attempt == 1 else "s", result.elapsed,
+                    )  # fmt: skip
+                    return result
                 except Failure as failure:
                     self._raise_if_deadline(sockets, req, total, attempt)
                     if policy.should_retry(
@@ -236,6 +251,7 @@ class Runner:
         )
         if self._clock() + wait >= deadline:
             return False
+        log.info("transport error on attempt %d, retrying in %.1f s", attempt, wait)
         self._sleep(wait)
         return True
 
