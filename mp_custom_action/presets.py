@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from .apis import ApiRegistry
     from .results import Result
+    from .runner import PathLike, Runner
 
 __all__ = [
     "DEFINITION_FIELDS",
@@ -46,6 +47,7 @@ __all__ = [
     "ResponseSchemaWarning",
     "parse_path_template",
     "preset_from_definition",
+    "run_preset",
 ]
 
 #: The keys of a preset definition given as a dict (what ``presets show`` prints, plus extras).
@@ -307,6 +309,31 @@ class Preset:
                 stacklevel=2,
             )
         return problems
+
+
+def run_preset(
+    runner: Runner,
+    name: str,
+    preset_input: object = None,
+    *,
+    check_response: bool = False,
+    strict: Optional[bool] = None,
+    output: Optional[PathLike] = None,
+) -> Result:
+    """Run the preset called ``name`` (the Python twin of ``mp-custom-action preset NAME``).
+
+    ``projectId`` defaults to the runner's project id (MP_PROJECT_ID). The input is checked before
+    anything is sent; ``check_response`` warns (never fails) on a body that does not match the
+    preset's schema for its status.
+    """
+    from .plugins import preset_registry
+
+    preset = preset_registry(strict=strict).get(name)
+    inputs = preset.to_inputs(preset_input, project_id=runner.credentials.project_id)
+    result = runner.run(inputs, output=output)
+    if check_response:
+        preset.warn_response(result)
+    return result
 
 
 # -- building presets from untrusted definitions -------------------------------------------------
