@@ -48,6 +48,7 @@ __all__ = [
     "TransportError",
     "__version__",
     "build_request",
+    "hookimpl",
     "run",
 ]
 
