@@ -16,7 +16,9 @@ def mp_custom_action_apis():
         {
             "name": "annotations",
             "display_name": "Annotations API",
-            "base_urls": {region: f"https://{host}/api/app/projects" for region, host in _HOSTS.items()},
+            "base_urls": {
+                region: f"https://{host}/api/app/projects" for region, host in _HOSTS.items()
+            },
             "accepts": ["service_account"],
         }
     ]
@@ -47,6 +49,9 @@ def mp_custom_action_presets():
                 "required": ["projectId"],
                 "additionalProperties": False,
             },
-            "example": {"projectId": 12345, "query": {"fromDate": "2024-01-01", "toDate": "2024-01-31"}},
+            "example": {
+                "projectId": 12345,
+                "query": {"fromDate": "2024-01-01", "toDate": "2024-01-31"},
+            },
         }
     ]
