@@ -11,7 +11,7 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .errors import ExitStatus, ManifestError, MpError
+from .errors import CredentialError, ExitStatus, InputError, ManifestError, MpError
 from .manifest import Manifest, ManifestRun, Step, env_value
 from .references import Ref, find_refs, substitute, walk_result
 
@@ -148,7 +148,25 @@ def _prepare(step: Step, runner: Runner, inputs: Any, strict: Optional[bool]) ->
     else:
         card = dict(inputs)
         prefix = f"{step.inputs_field}."
-    return runner.prepare(_with_step_settings(step, card), field_prefix=prefix)
+    return _prepare_card(runner, _with_step_settings(step, card), prefix)
+
+
+def _prepare_card(runner: Runner, card: dict[str, Any], prefix: str) -> OutgoingRequest:
+    try:
+        return runner.prepare(card, field_prefix=prefix)
+    except InputError as exc:
+        # build_request names some fields without the prefix (the API lookup says just "api"):
+        # put the step's path in front so the message still points into the manifest.
+        if exc.field and not exc.field.startswith(prefix):
+            text = (
+                exc.message[len(exc.field) + 2 :]
+                if exc.message.startswith(exc.field)
+                else exc.message
+            )
+            raise type(exc)(text, field=prefix + exc.field) from None
+        raise
+    except CredentialError as exc:
+        raise type(exc)(f"{prefix.split('.')[0]}: {exc.message}") from None
 
 
 def _with_step_settings(step: Step, card: dict[str, Any]) -> dict[str, Any]:
@@ -194,7 +212,7 @@ def _prepare_with_standins(
         # The preset's schema would refuse a stand-in where it wants a number: render unchecked.
         preset = _find_preset(step, strict=None)
         card = _render_unchecked(preset, inputs, runner, f"{step.where}.input.")
-        request = runner.prepare(_with_step_settings(step, card), field_prefix=f"{step.where}.")
+        request = _prepare_card(runner, _with_step_settings(step, card), f"{step.where}.")
     else:
         request = _prepare(step, runner, inputs, strict=None)
     return request, tuple(sensitive), body_ref
