@@ -143,7 +143,9 @@ def _definition(
         "input_schema": input_schema,
         "responses": responses,
     }
-    if example:
+    # An example that lacks a required part would be refused as not fitting its own schema;
+    # better no example than a preset lost to a missing one.
+    if example and all(key in example for key in required):
         definition["example"] = example
     return definition
 
