@@ -131,7 +131,7 @@ def test_secret_env_naming_an_unset_variable_is_an_error(monkeypatch: pytest.Mon
     monkeypatch.delenv("EU_PROD_SECRET")
     with pytest.raises(
         ConfigError,
-        match="secret_env .* names the environment variable EU_PROD_SECRET, which is not set",
+        match=r"secret_env .* names the environment variable EU_PROD_SECRET, which is not set",
     ):
         load_profile("eu-prod", os.environ)
 
