@@ -15,7 +15,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import EntryPoint
@@ -123,7 +123,7 @@ class RecordingServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -150,8 +150,8 @@ def run_cli(*argv: str) -> CliResult:
     return CliResult(status, out.getvalue(), err.getvalue())
 
 
-@pytest.fixture
-def recording_server() -> Iterator[RecordingServer]:
+@contextmanager
+def serving() -> Iterator[RecordingServer]:
     server = RecordingServer().start()
     try:
         yield server
@@ -159,8 +159,7 @@ def recording_server() -> Iterator[RecordingServer]:
         server.stop()
 
 
-@pytest.fixture
-def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+def set_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """A service account and project in the environment, nothing else."""
     for name in ("MP_API_SECRET", "MP_TOKEN", "MP_REGION", "MP_STRICT_PLUGINS", "MP_PROFILE"):
         monkeypatch.delenv(name, raising=False)
@@ -197,7 +196,7 @@ class Plugins:
             del sys.modules[module]
 
 
-@pytest.fixture
+@contextmanager
 def fake_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Plugins]:
     plugins = Plugins(tmp_path, monkeypatch)
     try:
