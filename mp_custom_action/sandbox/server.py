@@ -183,7 +183,11 @@ class _Handler(BaseHTTPRequestHandler):
         if length is not None and length > self.server.max_body:
             self._too_large(length)
             return False
-        return super().handle_expect_100()
+        answer = super().handle_expect_100()
+        # The writer is buffered (see the module docstring): the interim answer must leave now,
+        # or the client waits for it while the server waits for the body.
+        self.wfile.flush()
+        return answer
 
     def _declared_length(self) -> Optional[int]:
         value = self.headers.get("Content-Length")
@@ -193,6 +197,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         started = time.time()
+        if self.headers.defects:
+            # e.g. a header line without a colon, which the parser would read as the body.
+            self.send_error(400, "Malformed header section")
+            return
         try:
             body = self._read_body()
         except _BadRequest as exc:
@@ -351,6 +359,10 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         # The stdlib answers malformed requests with an HTML page; Mixpanel clients expect JSON.
         self.close_connection = True
+        if self.request_version == "HTTP/0.9":
+            # The request line was not understood, so its version is the parser's default,
+            # under which no status line nor header would be written.
+            self.request_version = "HTTP/1.0"
         body = dumps({"code": code, "error": message or reason(code), "status": reason(code)})
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
