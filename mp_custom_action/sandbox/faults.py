@@ -31,6 +31,8 @@ class Fault:
     status: int
     message: str
     retry_after: Optional[int] = None
+    #: "rate_limit" or "fail_rate": which knob produced it.
+    cause: str = "fail_rate"
 
 
 class Faults:
@@ -110,7 +112,9 @@ class Faults:
             self._window_count += 1
             return None
         reopens = self._window_start + self.rate_limit_window - now
-        return Fault(429, RATE_LIMIT_MESSAGE, retry_after=max(1, math.ceil(reopens)))
+        return Fault(
+            429, RATE_LIMIT_MESSAGE, retry_after=max(1, math.ceil(reopens)), cause="rate_limit"
+        )
 
     def _failure(self, fail_draw: float, kind_draw: float) -> Optional[Fault]:
         if fail_draw >= self.fail_rate:
