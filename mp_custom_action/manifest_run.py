@@ -52,6 +52,7 @@ def check_manifest(
         if not step.step_refs:
             step.request = _prepare(step, runner, step.resolved, strict_plugins)
         else:
+            # Stand-ins check the rest (path, body, credentials) before anything is sent.
             try:
                 _prepare_with_standins(step, runner, manifest.env, lambda ref: "0")
             except _Unbuildable:

@@ -225,3 +225,28 @@ def test_a_credential_key_may_name_an_environment_variable(
     path = tmp_path / "m.json"
     path.write_text(json.dumps(manifest))
     assert cli("run", str(path), "--dry-run").exit_status == 0
+
+
+def test_a_step_reading_earlier_results_has_its_credentials_checked_before_sending(
+    server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Query accepts the project secret; the Connectors API needs a service account.
+    monkeypatch.setenv("MP_API_SECRET", "api-secret")
+    monkeypatch.setenv("MP_PROJECT_ID", "4242")
+    manifest = {
+        "version": 1,
+        "steps": [
+            {"name": "names", "call": {"method": "GET", "api": "query", "relative_url": "/x"}},
+            {
+                "name": "sync",
+                "preset": "triggerWarehouseRun",
+                "input": {"sourceId": "${steps.names.body.0}"},
+            },
+        ],
+    }
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(manifest))
+    res = cli("run", str(path), "--origin", server.origin)
+    assert res.exit_status == 3
+    assert "steps[1]: the Connectors API" in res.stderr
+    assert server.received == []
