@@ -606,5 +606,8 @@ def _plain(value: object) -> str:
 
 
 def _show(value: object) -> str:
+    # JSON spelling for JSON's own constants: the input was JSON, not Python.
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else str(value).lower()
     text = repr(value)
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."

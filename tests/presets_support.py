@@ -14,6 +14,7 @@ import re
 import sys
 import threading
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
@@ -143,9 +144,12 @@ class CliResult:
 
 
 def run_cli(*argv: str) -> CliResult:
-    """Run the command in-process; warnings are left to the caller (pytest.warns)."""
+    """Run the command in-process. Warnings are shown on stderr, as the command shows them."""
     out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
+    # The test run turns warnings into errors; the command's own handler prints them instead,
+    # and catch_warnings puts both the filters and that handler back afterwards.
+    with warnings.catch_warnings(), redirect_stdout(out), redirect_stderr(err):
+        warnings.simplefilter("always")
         status = main(list(argv))
     return CliResult(status, out.getvalue(), err.getvalue())
 

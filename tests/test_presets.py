@@ -285,7 +285,7 @@ def test_missing_project_id_says_how_to_give_it(builtins: dict[str, Preset]) -> 
         (
             {"projectId": True, "sourceId": "s"},
             "projectId",
-            "expected an integer, got boolean True",
+            "expected an integer, got boolean true",
         ),
         ({"projectId": 0, "sourceId": "s"}, "projectId", "expected a number >= 1, got 0"),
         ({"projectId": 1, "sourceId": ""}, "sourceId", "must not be empty"),
