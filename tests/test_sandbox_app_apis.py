@@ -165,8 +165,7 @@ def test_source_create_read_update_delete(http: requests.Session, sb: Sandbox) -
         "status": "active",
         "schedule": "hourly",
         "createdAt": "2024-05-01T12:00:00Z",
-        "lastRunAt": None,
-    }
+    }  # no lastRunAt before a run: the seed types it as a date-time string, never null
     url = app_url(sb, f"warehouse-sources/{source['id']}")
     assert http.get(url).json() == source
     assert http.get(app_url(sb, "warehouse-sources")).json() == {"results": [source]}
@@ -241,7 +240,7 @@ def test_patch_refuses_read_only_and_invalid_fields(http: requests.Session, sb: 
 def test_tables_have_row_counts(http: requests.Session, sb: Sandbox) -> None:
     source = create_source(http, sb)
     tables = http.get(app_url(sb, f"warehouse-sources/{source['id']}/tables")).json()["results"]
-    assert [(t["tableName"], t["importType"], t["lastImportedAt"]) for t in tables] == [
+    assert [(t["tableName"], t["importType"], t.get("lastImportedAt")) for t in tables] == [
         ("analytics.events", "event", None),
         ("analytics.users", "user", None),
     ]
@@ -255,7 +254,7 @@ def test_a_triggered_run_completes_when_next_read(
     source = create_source(http, sb)
     runs_url = app_url(sb, f"warehouse-sources/{source['id']}/runs")
     run = http.post(runs_url).json()
-    assert run["status"] == "running" and run["recordsImported"] == 0 and run["endTime"] is None
+    assert run["status"] == "running" and run["recordsImported"] == 0 and "endTime" not in run
     clock.now += 30
     (done,) = http.get(runs_url).json()["results"]
     assert done["id"] == run["id"]

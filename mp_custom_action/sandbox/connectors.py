@@ -128,12 +128,14 @@ def _tables(ctx: Context, source_id: str) -> Response:
         if source_id not in data.sources:
             return _not_found(source_id)
         tables = [
-            {
-                "tableName": t["tableName"],
-                "importType": t["importType"],
-                "rowCount": t["rowCount"],
-                "lastImportedAt": t.get("lastImportedAt"),
-            }
+            _present(
+                {
+                    "tableName": t["tableName"],
+                    "importType": t["importType"],
+                    "rowCount": t["rowCount"],
+                    "lastImportedAt": t.get("lastImportedAt"),
+                }
+            )
             for t in data.sources[source_id]["tables"]
         ]
     return json_response({"results": tables})
@@ -144,7 +146,7 @@ def _runs(ctx: Context, source_id: str) -> Response:
     with ctx.state.read() as data:
         if source_id not in data.sources:
             return _not_found(source_id)
-        runs = [dict(r) for r in reversed(data.runs.get(source_id, []))]  # newest first
+        runs = [_present(r) for r in reversed(data.runs.get(source_id, []))]  # newest first
     return json_response({"results": runs})
 
 
@@ -177,7 +179,7 @@ def _trigger(ctx: Context, source_id: str) -> Response:
         }
         data.runs.setdefault(source_id, []).append(run)
         source["lastRunAt"] = run["startTime"]
-        return json_response(dict(run))
+        return json_response(_present(run))
 
 
 def _settle_pending(ctx: Context, source_id: Optional[str] = None) -> None:
@@ -218,7 +220,13 @@ def _settle(ctx: Context, data: Data, source_id: str) -> None:
 
 
 def _public(source: dict[str, Any]) -> dict[str, Any]:
-    return {key: source.get(key) for key in _PUBLIC}
+    return _present({key: source.get(key) for key in _PUBLIC})
+
+
+def _present(item: dict[str, Any]) -> dict[str, Any]:
+    # The seed types lastRunAt, endTime and lastImportedAt as date-time strings, never null:
+    # a time that has not happened yet is left out, not sent as null.
+    return {key: value for key, value in item.items() if value is not None}
 
 
 def _table(config: dict[str, Any]) -> dict[str, Any]:
