@@ -351,9 +351,11 @@ def _one_line(exc: BaseException) -> str:
     return f"{kind}: {first}" if first else kind
 
 
-def _first_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    return lines[0] if lines else ""
+def _first_line(text: str, limit: int = 300) -> str:
+    # A plugin's message may span lines (pluggy's validation errors do): fold it into one, and
+    # keep a runaway message from flooding the terminal.
+    folded = " ".join(text.split())
+    return folded if len(folded) <= limit else folded[: limit - 3] + "..."
 
 
 def _names(plugins: Iterable[str]) -> str:
