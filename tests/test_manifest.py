@@ -79,7 +79,7 @@ def test_three_steps_run_end_to_end_and_the_second_reads_the_first(
 
 @pytest.mark.usefixtures("creds")
 def test_whole_value_reference_keeps_its_type_and_inner_one_is_text(
-    server: ScriptedServer, tmp_path: Path
+    server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server.handler = lambda req: Reply.json({"n": 7, "tags": ["a", "b"], "name": "x"})
     manifest = {
@@ -104,13 +104,8 @@ def test_whole_value_reference_keeps_its_type_and_inner_one_is_text(
             },
         ],
     }
-    import os
-
-    os.environ["HOME_TEAM"] = "blue"
-    try:
-        res = run(tmp_path, manifest, "--origin", server.origin)
-    finally:
-        del os.environ["HOME_TEAM"]
+    monkeypatch.setenv("HOME_TEAM", "blue")
+    res = run(tmp_path, manifest, "--origin", server.origin)
     assert res.exit_status == 0, res.stderr
     assert server.received[1].json() == {
         "n": 7,
