@@ -23,6 +23,7 @@ from .errors import ManifestError
 from .references import Ref, find_refs, substitute
 
 if TYPE_CHECKING:
+    from .manifest_run import check_manifest, dry_run, run_manifest
     from .request import OutgoingRequest
 
 __all__ = [
@@ -304,5 +305,14 @@ def _check_names_and_refs(steps: list[Step]) -> None:
                 )
 
 
-# The runner-side half; imported last because it builds on Step and Manifest.
-from .manifest_run import check_manifest, dry_run, run_manifest  # noqa: E402
+# The runner-side half lives in manifest_run, which builds on Step and Manifest: re-exported
+# lazily (PEP 562) so that importing either module first works.
+_RUN_NAMES = ("check_manifest", "dry_run", "run_manifest")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RUN_NAMES:
+        from . import manifest_run
+
+        return getattr(manifest_run, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
