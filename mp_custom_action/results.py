@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -157,8 +157,11 @@ def write_stream(chunks: Iterator[bytes], path: str, on_chunk: Callable[[], None
     download never leaves a truncated file that looks complete.
     """
     target = os.path.abspath(path)
-    directory = os.path.dirname(target) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".mp-custom-action-", suffix=".part", dir=directory)
+    directory, name = os.path.split(target)
+    # Not mkstemp: its 0600 mode would make a user's export unreadable to the group their umask
+    # allows. O_EXCL with a random name is just as safe against clobbering.
+    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     written = 0
     try:
         with os.fdopen(fd, "wb") as out:

@@ -397,3 +397,18 @@ def test_all_lists_exactly_the_lazy_exports() -> None:
     from mp_custom_action import _EXPORTS
 
     assert sorted(mp_custom_action.__all__) == sorted([*_EXPORTS, "__version__"])
+
+
+def test_output_file_mode_follows_the_umask(server: ScriptedServer, tmp_path: Path) -> None:
+    import os
+
+    server.handler = lambda req: Reply(200, {"Content-Type": "text/plain"}, b"{}\n")
+    old = os.umask(0o022)
+    try:
+        with loopback_runner(server) as runner:
+            runner.run(
+                {"method": "GET", "api": "export", "relative_url": ""}, output=tmp_path / "e.jsonl"
+            )
+    finally:
+        os.umask(old)
+    assert (tmp_path / "e.jsonl").stat().st_mode & 0o777 == 0o644
