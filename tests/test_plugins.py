@@ -23,10 +23,16 @@ from presets_support import (
     set_credentials,
 )
 
+import mp_custom_action
 from mp_custom_action import plugins as plugin_manager
 from mp_custom_action.errors import PluginError, PluginWarning
 from mp_custom_action.plugins import plugin_api_registry, preset_registry
 
+#: A clean environment that imports the same mp_custom_action as this test run.
+SUBPROCESS_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "PYTHONPATH": str(Path(mp_custom_action.__file__).resolve().parent.parent),
+}
 BUILTIN_NAMES = {
     "listWarehouseSources", "createWarehouseSource", "getWarehouseSource",
     "updateWarehouseSource", "deleteWarehouseSource", "listWarehouseTables",
@@ -396,7 +402,7 @@ def test_call_and_dry_run_do_not_load_plugins() -> None:
         "             'mp_custom_action.presets'):\n"
         "    assert name not in sys.modules, name + ' was imported'\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "MP_USERNAME": "u", "MP_SECRET": "s", "MP_PROJECT_ID": "1"}
+    env = {**SUBPROCESS_ENV, "MP_USERNAME": "u", "MP_SECRET": "s", "MP_PROJECT_ID": "1"}
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
@@ -412,11 +418,7 @@ def test_help_lists_the_commands_without_loading_plugins() -> None:
         "assert 'pluggy' not in sys.modules and 'jsonschema' not in sys.modules\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin"},
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=SUBPROCESS_ENV
     )
     assert done.returncode == 0, done.stderr
 

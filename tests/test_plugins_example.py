@@ -20,11 +20,14 @@ from typing import Any
 import pytest
 from presets_support import PROJECT_ID, SECRET, USERNAME, RecordingServer, serving
 
+import mp_custom_action
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.9/3.10
     import tomli as tomllib
 
+PACKAGE_ROOT = Path(mp_custom_action.__file__).resolve().parent.parent
 EXAMPLE = (
     Path(__file__).resolve().parent.parent / "docs" / "examples" / "mp-custom-action-example-plugin"
 )
@@ -52,7 +55,8 @@ def install_metadata(target: Path) -> None:
 def cli(site: Path, tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(site),
+        # The plugin's site first, then the mp_custom_action this test run imports.
+        "PYTHONPATH": os.pathsep.join([str(site), str(PACKAGE_ROOT)]),
         "HOME": str(tmp_path),
         "MP_CONFIG": str(tmp_path / "no-config.toml"),
         "MP_USERNAME": USERNAME,
