@@ -429,3 +429,15 @@ def test_warn_response_is_a_warning(builtins: dict[str, Preset]) -> None:
         ResponseSchemaWarning, match=r"200 response of getWarehouseSource .* body\.status"
     ):
         assert builtins["getWarehouseSource"].warn_response(result)
+
+
+def test_a_plain_checkout_reads_the_actions_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.resources
+
+    installed = action_documents()
+
+    def not_installed(package: str) -> None:
+        raise ModuleNotFoundError(f"No module named {package!r}")
+
+    monkeypatch.setattr(importlib.resources, "files", not_installed)
+    assert action_documents() == installed
