@@ -21,19 +21,18 @@ path, an unknown API, a method outside the five, or a schema that is not valid J
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Union
 from urllib.parse import quote
 
 from .errors import InputError, MpWarning, PresetInputError
+from .schemas import all_errors, best_error, compile_schema, json_type, schema_problem, show
 
 if TYPE_CHECKING:
-    from jsonschema.exceptions import ValidationError
     from jsonschema.protocols import Validator
 
     from .apis import ApiRegistry
@@ -69,6 +68,7 @@ BODY_KEY = "body"
 QUERY_KEY = "query"
 #: The path parameter filled from the runner's project id (MP_PROJECT_ID) when not given.
 PROJECT_ID_KEY = "projectId"
+_PROJECT_ID_HINT = {PROJECT_ID_KEY: " (give projectId or set MP_PROJECT_ID)"}
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -76,7 +76,6 @@ _PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # What a template's literal text may hold: RFC 3986 path characters without "%" (a template
 # spells its text plainly), "@" (userinfo tricks) and "?"/"#" (queries go under ``query``).
 _LITERAL = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:/-]*$")
-_MAX_SHOWN = 60
 
 
 class PresetDefinitionError(ValueError):
@@ -94,13 +93,13 @@ def parse_path_template(path: object) -> tuple[str, ...]:
     ('projectId', 'sourceId')
     """
     if not isinstance(path, str) or not path:
-        raise PresetDefinitionError(f"path must be a non-empty string, got {_show(path)}")
+        raise PresetDefinitionError(f"path must be a non-empty string, got {show(path)}")
     if not path.startswith("/"):
         raise PresetDefinitionError(
-            f"path must be relative to the API's base URL and start with '/', got {_show(path)}"
+            f"path must be relative to the API's base URL and start with '/', got {show(path)}"
         )
     if "//" in path:
-        raise PresetDefinitionError(f"path must not contain '//' (another host), got {_show(path)}")
+        raise PresetDefinitionError(f"path must not contain '//' (another host), got {show(path)}")
     names: list[str] = []
     for name in _PLACEHOLDER.findall(path):
         if not _PARAM_NAME.match(name) or name in (BODY_KEY, QUERY_KEY):
@@ -113,13 +112,13 @@ def parse_path_template(path: object) -> tuple[str, ...]:
     literal = _PLACEHOLDER.sub("x", path)
     if not _LITERAL.match(literal):
         raise PresetDefinitionError(
-            f"path {_show(path)} may hold only plain path characters and {{name}} placeholders "
+            f"path {show(path)} may hold only plain path characters and {{name}} placeholders "
             "(no '%', '@', '?', '#', '\\', braces or spaces)"
         )
     for segment in path.split("/"):
         if segment in (".", ".."):
             raise PresetDefinitionError(
-                f"path must not contain '.' or '..' segments, got {_show(path)}"
+                f"path must not contain '.' or '..' segments, got {show(path)}"
             )
     return tuple(names)
 
@@ -143,7 +142,7 @@ class Preset:
     responses: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     plugin: str = "builtin"
 
-    @property
+    @functools.cached_property
     def path_params(self) -> tuple[str, ...]:
         return parse_path_template(self.path)
 
@@ -190,21 +189,19 @@ class Preset:
             preset_input = {}
         if not isinstance(preset_input, Mapping):
             raise PresetInputError(
-                f"expected a JSON object of inputs, got {_json_type(preset_input)}",
+                f"expected a JSON object of inputs, got {json_type(preset_input)}",
                 field=p.rstrip(".") or "input",
             )
         data = dict(preset_input)
         if PROJECT_ID_KEY not in data and project_id is not None and self._takes_project_id():
             text = str(project_id)
             data[PROJECT_ID_KEY] = int(text) if text.isdigit() else text
-        validator = self._validator
-        if not validator.is_valid(data):
-            from jsonschema.exceptions import best_match
-
-            errors = list(validator.iter_errors(data))
-            error = best_match(errors)
-            if error is not None:
-                raise _input_error(error, p, _unexpected_keys(errors))
+        found = best_error(self._validator, data, required_hints=_PROJECT_ID_HINT)
+        if found is not None:
+            path, message = found
+            raise PresetInputError(
+                message, field=f"{p}{path}" if path else p.rstrip(".") or "input"
+            )
         return data
 
     def _takes_project_id(self) -> bool:
@@ -219,12 +216,11 @@ class Preset:
         for name in self.path_params:
             where = f"{field_prefix}{name}"
             if name not in values or values[name] is None:
-                hint = " (give projectId or set MP_PROJECT_ID)" if name == PROJECT_ID_KEY else ""
-                raise PresetInputError(f"is required{hint}", field=where)
+                raise PresetInputError(f"is required{_PROJECT_ID_HINT.get(name, '')}", field=where)
             value = values[name]
             if isinstance(value, bool) or not isinstance(value, (str, int)):
                 raise PresetInputError(
-                    f"expected a string or an integer, got {_json_type(value)}", field=where
+                    f"expected a string or an integer, got {json_type(value)}", field=where
                 )
             text = str(value)
             if text in ("", ".", ".."):
@@ -286,10 +282,7 @@ class Preset:
         if validator is None:
             validator = compile_schema(schema)
             self._response_validators[str(status_code)] = validator
-        errors = sorted(validator.iter_errors(body), key=lambda e: _dotted(e.absolute_path))
-        return [
-            f"{_dotted(e.absolute_path, 'body') or 'body'}: {_explain(e)[1]}" for e in errors[:10]
-        ]
+        return all_errors(validator, body, root="body")
 
     @functools.cached_property
     def _response_validators(self) -> dict[str, Validator]:
@@ -359,7 +352,7 @@ def preset_from_definition(
     name = definition.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         raise PresetDefinitionError(
-            f"name must be letters, digits, '_', '.' or '-' starting with a letter, got {_show(name)}"
+            f"name must be letters, digits, '_', '.' or '-' starting with a letter, got {show(name)}"
         )
     if missing:
         raise PresetDefinitionError(f"preset {name!r} lacks {', '.join(missing)}")
@@ -370,7 +363,7 @@ def preset_from_definition(
     except InputError:
         choices = ", ".join(sorted(spec.name for spec in apis))
         raise PresetDefinitionError(
-            f"{where}: unknown API {_show(definition['api'])} (known: {choices})"
+            f"{where}: unknown API {show(definition['api'])} (known: {choices})"
         ) from None
 
     from .inputs import normalize_method
@@ -379,7 +372,7 @@ def preset_from_definition(
         method = normalize_method(definition["method"])
     except InputError:
         raise PresetDefinitionError(
-            f"{where}: method must be GET, POST, PUT, PATCH or DELETE, got {_show(definition['method'])}"
+            f"{where}: method must be GET, POST, PUT, PATCH or DELETE, got {show(definition['method'])}"
         ) from None
 
     try:
@@ -403,7 +396,7 @@ def preset_from_definition(
         raise PresetDefinitionError(f"{where}: responses must map a status to a JSON Schema")
     for status, response_schema in raw_responses.items():
         if not isinstance(status, str) or not re.match(r"^([1-5][0-9X]{2}|default)$", status):
-            raise PresetDefinitionError(f"{where}: responses key {_show(status)} is not a status")
+            raise PresetDefinitionError(f"{where}: responses key {show(status)} is not a status")
         responses[status] = _check_schema(response_schema, f"{where}: responses[{status}]")
 
     texts = {}
@@ -441,173 +434,7 @@ def _check_schema(schema: object, where: str) -> dict[str, Any]:
     if not isinstance(schema, Mapping):
         raise PresetDefinitionError(f"{where} must be a JSON Schema object")
     schema = copy.deepcopy(dict(schema))
-    remote = _remote_ref(schema)
-    if remote is not None:
-        # A validator would try to resolve it at call time; presets must be self-contained.
-        raise PresetDefinitionError(
-            f"{where}: $ref {remote!r} is not local (use $defs and '#/...')"
-        )
-    from jsonschema.exceptions import SchemaError
-    from jsonschema.validators import validator_for
-
-    try:
-        validator_for(schema, default=_default_validator()).check_schema(schema)
-    except SchemaError as exc:
-        path = _dotted(exc.absolute_path) or "(root)"
-        raise PresetDefinitionError(
-            f"{where} is not valid JSON Schema at {path}: {exc.message}"
-        ) from None
+    problem = schema_problem(schema)
+    if problem is not None:
+        raise PresetDefinitionError(f"{where} {problem}")
     return schema
-
-
-def _remote_ref(node: Any) -> Optional[str]:
-    if isinstance(node, Mapping):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and not ref.startswith("#"):
-            return ref
-        for value in node.values():
-            found = _remote_ref(value)
-            if found is not None:
-                return found
-    elif isinstance(node, list):
-        for item in node:
-            found = _remote_ref(item)
-            if found is not None:
-                return found
-    return None
-
-
-def _default_validator() -> Any:
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator
-
-
-def compile_schema(schema: Mapping[str, Any]) -> Validator:
-    """One validator for ``schema``, with format checking; build once and reuse it.
-
-    ``jsonschema.validate()`` re-checks the schema and rebuilds the validator on every call,
-    about fifty times slower than reusing one.
-    """
-    from jsonschema.validators import validator_for
-
-    cls = validator_for(schema, default=_default_validator())
-    validator: Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
-    return validator
-
-
-# -- error messages ------------------------------------------------------------------------------
-
-
-def _input_error(
-    error: ValidationError, prefix: str, unexpected: Mapping[str, list[str]]
-) -> PresetInputError:
-    suffix, message = _explain(error)
-    path = _dotted([*error.absolute_path, *suffix])
-    if error.validator == "required" and suffix:
-        # "sourceid" given where "sourceId" is required: say so, not just "is required".
-        where = _dotted(error.absolute_path)
-        close = difflib.get_close_matches(suffix[0], unexpected.get(where, []), n=1, cutoff=0.6)
-        if close:
-            message += f" (got {close[0]!r}: misspelt?)"
-    return PresetInputError(
-        message, field=f"{prefix}{path}" if path else (prefix.rstrip(".") or "input")
-    )
-
-
-def _unexpected_keys(errors: Sequence[ValidationError]) -> dict[str, list[str]]:
-    """Keys refused by ``additionalProperties``, by the dotted path of their object."""
-    out: dict[str, list[str]] = {}
-    for error in errors:
-        if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
-            extras = [k for k in error.instance if k not in _props(error)]
-            out.setdefault(_dotted(error.absolute_path), []).extend(extras)
-    return out
-
-
-def _props(error: ValidationError) -> Mapping[str, Any]:
-    schema = error.schema
-    props = schema.get("properties", {}) if isinstance(schema, Mapping) else {}
-    return props if isinstance(props, Mapping) else {}
-
-
-def _explain(error: ValidationError) -> tuple[list[str], str]:
-    """A readable message for one error, and the key it is about when that is deeper than the path."""
-    kind = error.validator
-    value = error.validator_value
-    instance = error.instance
-    if kind == "required" and isinstance(instance, Mapping) and isinstance(value, list):
-        missing = [k for k in value if k not in instance]
-        if missing:
-            hint = " (give projectId or set MP_PROJECT_ID)" if missing[0] == PROJECT_ID_KEY else ""
-            return [missing[0]], f"is required{hint}"
-    if kind == "enum" and isinstance(value, list):
-        allowed = ", ".join(_plain(v) for v in value)
-        return [], f"expected one of {allowed}; got {_show(instance)}"
-    if kind == "const":
-        return [], f"expected {_plain(value)}; got {_show(instance)}"
-    if kind == "type":
-        wanted = " or ".join(value) if isinstance(value, list) else str(value)
-        return [], f"expected {_article(wanted)}, got {_json_type(instance)} {_show(instance)}"
-    if kind == "additionalProperties" and isinstance(instance, Mapping):
-        props = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
-        patterns = (
-            error.schema.get("patternProperties", {}) if isinstance(error.schema, Mapping) else {}
-        )
-        extras = [
-            k for k in instance if k not in props and not any(re.search(p, k) for p in patterns)
-        ]
-        if extras:
-            accepted = ", ".join(props) if props else "none"
-            return [extras[0]], f"is not an accepted field (accepted: {accepted})"
-    if kind == "minLength" and value == 1:
-        return [], "must not be empty"
-    if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
-        return [], f"expected a number {op[kind]} {value}, got {_show(instance)}"
-    return [], error.message
-
-
-def _dotted(path: Sequence[Any], first: str = "") -> str:
-    """``["body", "tables", 0, "importType"]`` -> ``body.tables[0].importType``."""
-    out = first
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, Mapping):
-        return "object"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    return type(value).__name__
-
-
-def _article(word: str) -> str:
-    return ("an " if word[:1] in "aeiou" else "a ") + word
-
-
-def _plain(value: object) -> str:
-    return value if isinstance(value, str) else repr(value)
-
-
-def _show(value: object) -> str:
-    # JSON spelling for JSON's own constants: the input was JSON, not Python.
-    if value is None or isinstance(value, bool):
-        return "null" if value is None else str(value).lower()
-    text = repr(value)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
