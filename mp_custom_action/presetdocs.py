@@ -22,7 +22,7 @@ _HEADER = """\
 # Presets
 
 <!-- Generated from actions/*.openapi.json by `python -m mp_custom_action.presetdocs > docs/presets.md`.
-     Do not edit by hand: tests/test_presets_docs.py fails when this page and the definitions differ. -->
+     Do not edit by hand: tests/test_plugins_docs.py fails when this page and the definitions differ. -->
 
 A preset is a named, typed action: a method, an API, a path template and an input schema. Its
 input is one JSON object: path parameters at the top level, the request body under `body`, query
