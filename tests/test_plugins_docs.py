@@ -72,3 +72,23 @@ def test_presets_page_lists_every_input_field() -> None:
     for field in ("`body.type`", "`body.tables[].importType`", "`sourceId`", "`projectId`"):
         assert field in text
     assert "one of `bigquery`, `snowflake`, `redshift`, `databricks`, `postgresql`" in text
+
+
+def python_blocks(page: str) -> list[str]:
+    text = (DOCS / page).read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+def test_the_plugin_snippet_in_the_docs_defines_a_valid_preset() -> None:
+    from mp_custom_action.apis import builtin_registry
+    from mp_custom_action.presets import preset_from_definition
+
+    plugin, usage = python_blocks("plugins.md")
+    namespace: dict[str, object] = {}
+    exec(compile(plugin, "docs/plugins.md", "exec"), namespace)  # noqa: S102 (our own docs)
+    hook = namespace["mp_custom_action_presets"]
+    assert callable(hook)
+    [definition] = hook()
+    preset = preset_from_definition(definition, plugin="docs", apis=builtin_registry)
+    assert preset.to_inputs({}, project_id="7")["relative_url"] == "/7/schemas"
+    exec(compile(usage, "docs/plugins.md", "exec"), {})  # noqa: S102
