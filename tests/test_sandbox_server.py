@@ -379,3 +379,22 @@ def test_importing_the_sandbox_needs_only_the_standard_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_public_names() -> None:
+    import mp_custom_action.sandbox as package
+
+    assert sorted(package.__all__) == [
+        "DEMO_CREDENTIALS",
+        "Faults",
+        "RequestLog",
+        "RequestRecord",
+        "Sandbox",
+        "State",
+        "StateFileError",
+    ]
+    for name in package.__all__:
+        assert getattr(package, name) is not None
+    sandbox = Sandbox()
+    for attribute in ("credentials", "requests", "state", "start", "stop", "env", "info"):
+        assert hasattr(sandbox, attribute)

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from .auth import DEMO_CREDENTIALS
 from .faults import Faults
-from .server import RequestLog, RequestRecord, Sandbox
+from .local import Sandbox
+from .recorder import RequestLog, RequestRecord
 from .state import State, StateFileError
 
 __all__ = [

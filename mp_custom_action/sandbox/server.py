@@ -1,4 +1,4 @@
-"""The sandbox's HTTP/1.1 server on 127.0.0.1, and :class:`Sandbox`, the object tests and the CLI hold.
+"""The sandbox's HTTP/1.1 server on 127.0.0.1: reading requests, writing answers, staying up.
 
 Built on ``http.server`` so that importing it needs nothing outside the standard library, with
 what the stdlib server lacks for a server clients lean on:
@@ -13,28 +13,22 @@ what the stdlib server lacks for a server clients lean on:
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import os
 import socket
 import socketserver
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Optional, Union, overload
+from typing import Any, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from .. import __version__
 from .app import App
-from .auth import DEMO_CREDENTIALS, Keys
-from .context import Context
-from .faults import Faults
 from .messages import Request, Response, dumps, reason
-from .state import State
+from .recorder import RequestLog, RequestRecord, redact
 
-__all__ = ["HOST", "RequestLog", "RequestRecord", "Sandbox"]
+__all__ = ["HOST", "MAX_BODY_BYTES", "SandboxServer"]
 
 log = logging.getLogger("mp_custom_action.sandbox")
 
@@ -44,79 +38,9 @@ HOST = "127.0.0.1"
 #: Default bound on a request body as received (before gzip is undone). /import's own limit is
 #: 10 MB of uncompressed JSON; the margin lets the sandbox answer that with Mixpanel's message.
 MAX_BODY_BYTES = 32 * 1024 * 1024
-_REDACTED_HEADERS = ("authorization", "proxy-authorization", "cookie")
 
 
-@dataclass(frozen=True)
-class RequestRecord:
-    """One request the sandbox received. Credentials are redacted; the body is only counted."""
-
-    method: str
-    path: str
-    query: tuple[tuple[str, str], ...]
-    headers: Mapping[str, str]
-    body_length: int
-    status: int
-    time: float
-
-    def param(self, name: str) -> Optional[str]:
-        values = [v for k, v in self.query if k == name]
-        return values[-1] if values else None
-
-
-class RequestLog(Sequence[RequestRecord]):
-    """The requests received, in order; safe to read while the server appends from its threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: list[RequestRecord] = []
-
-    def append(self, record: RequestRecord) -> None:
-        with self._lock:
-            self._items.append(record)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def snapshot(self) -> list[RequestRecord]:
-        with self._lock:
-            return list(self._items)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-    @overload
-    def __getitem__(self, index: int) -> RequestRecord: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[RequestRecord]: ...
-
-    def __getitem__(
-        self, index: Union[int, slice]
-    ) -> Union[RequestRecord, Sequence[RequestRecord]]:
-        with self._lock:
-            return self._items[index]
-
-    def __iter__(self) -> Iterator[RequestRecord]:
-        return iter(self.snapshot())
-
-    def __repr__(self) -> str:
-        return f"RequestLog({len(self)} requests)"
-
-
-def _redact(headers: Mapping[str, str]) -> dict[str, str]:
-    shown = {}
-    for name, value in headers.items():
-        if name in _REDACTED_HEADERS:
-            scheme = value.split(" ", 1)[0] if " " in value.strip() else ""
-            value = f"{scheme} ***".strip()
-        shown[name] = value
-    return shown
-
-
-class _Server(ThreadingHTTPServer):
+class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True  # a hung client must never keep the process alive
     request_queue_size = 128
 
@@ -170,7 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     wbufsize = 64 * 1024
     timeout = 60  # an idle keep-alive connection is closed after this many seconds
-    server: _Server
+    server: SandboxServer
 
     def do_GET(self) -> None:
         self._serve()
@@ -243,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         # Recorded before the answer is sent: once a client has its answer, the record exists.
         self.server.request_log.append(
-            RequestRecord(self.command, path, query, _redact(headers), length, status, started)
+            RequestRecord(self.command, path, query, redact(headers), length, status, started)
         )
 
     def _read_body(self) -> Optional[bytes]:
@@ -387,130 +311,3 @@ class _TooLarge(Exception):
     def __init__(self, length: int) -> None:
         super().__init__(length)
         self.length = length
-
-
-class Sandbox:
-    """A local server answering Mixpanel's API families, with demo credentials.
-
-    ::
-
-        with Sandbox(seed=1) as sb:
-            requests.get(sb.origin + "/api/2.0/events/names",
-                         params={"project_id": sb.credentials["project_id"]},
-                         auth=(sb.credentials["username"], sb.credentials["secret"]))
-
-    ``port=0`` picks a free port. ``state_file`` keeps the state across runs (see state.py).
-    ``fail_rate``, ``latency``, ``rate_limit`` and ``seed`` inject faults (see faults.py).
-    ``credentials`` replaces the demo credentials (same keys as :data:`DEMO_CREDENTIALS`);
-    ``clock`` replaces ``time.time`` for run completion and the hourly trigger limit.
-    """
-
-    def __init__(
-        self,
-        port: int = 0,
-        state_file: Union[str, os.PathLike[str], None] = None,
-        fail_rate: float = 0.0,
-        latency: float = 0.0,
-        rate_limit: Optional[int] = None,
-        seed: Optional[int] = None,
-        *,
-        rate_limit_window: float = 1.0,
-        retry_after: int = 1,
-        credentials: Optional[Mapping[str, Any]] = None,
-        max_body_bytes: int = MAX_BODY_BYTES,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        if not 0 <= port <= 65535:
-            raise ValueError(f"port must be 0..65535, got {port}")
-        if max_body_bytes < 1:
-            raise ValueError("max_body_bytes must be positive")
-        self.port = port
-        self.keys = Keys.from_mapping(credentials if credentials is not None else DEMO_CREDENTIALS)
-        self.state = State(state_file)
-        self.faults = Faults(
-            fail_rate=fail_rate,
-            latency=latency,
-            rate_limit=rate_limit,
-            rate_limit_window=rate_limit_window,
-            retry_after=retry_after,
-            seed=seed,
-        )
-        self.requests = RequestLog()
-        self.max_body_bytes = max_body_bytes
-        self._app = App(Context(self.keys, self.state, clock), self.faults)
-        self._server: Optional[_Server] = None
-        self._thread: Optional[threading.Thread] = None
-        self._lock = threading.Lock()
-
-    @property
-    def origin(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the sandbox is not started: call start() or use it in a with block")
-        return f"http://{HOST}:{self.port}"
-
-    @property
-    def credentials(self) -> dict[str, Any]:
-        """The credentials this sandbox accepts: project_id (int), username, secret, api_secret, token."""
-        return self.keys.as_dict()
-
-    def env(self) -> dict[str, str]:
-        """The ``MP_*`` environment variables that point mp-custom-action at these credentials."""
-        keys = self.keys
-        return {
-            "MP_USERNAME": keys.username,
-            "MP_SECRET": keys.secret,
-            "MP_API_SECRET": keys.api_secret,
-            "MP_TOKEN": keys.token,
-            "MP_PROJECT_ID": str(keys.project_id),
-        }
-
-    def info(self) -> dict[str, Any]:
-        """What ``mp-custom-action sandbox`` prints: the origin, then the credentials."""
-        return {"origin": self.origin, **self.credentials}
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    def start(self) -> Sandbox:
-        """Bind and listen (before returning), then serve from a background thread."""
-        with self._lock:
-            if self._server is not None:
-                return self
-            server = _Server(self.port, self._app, self.requests, self.max_body_bytes)
-            self.port = int(server.server_address[1])
-            thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"mp-sandbox-{self.port}",
-                daemon=True,
-            )
-            thread.start()
-            self._server, self._thread = server, thread
-            log.info(
-                "sandbox listening on http://%s:%s since %s", HOST, self.port, dt.datetime.now()
-            )
-            return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop serving and close every connection; safe to call twice."""
-        with self._lock:
-            server, thread = self._server, self._thread
-            self._server = self._thread = None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        server.close_connections(timeout)
-        if thread is not None:
-            thread.join(timeout)
-
-    def __enter__(self) -> Sandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        where = f"http://{HOST}:{self.port}" if self.running else "stopped"
-        return f"Sandbox({where}, project_id={self.keys.project_id})"
