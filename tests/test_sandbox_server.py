@@ -238,8 +238,9 @@ def test_the_request_log_records_without_credentials(sb: Sandbox) -> None:
     for value in (sb.credentials["secret"], sb.credentials["token"], "abc"):
         assert value not in shown
     assert second.path == "/track"
+    assert sb.requests == [first, second] and sb.requests != []
     sb.requests.clear()
-    assert len(sb.requests) == 0
+    assert sb.requests == []
 
 
 def test_stop_closes_idle_keep_alive_connections_promptly() -> None:

@@ -67,6 +67,16 @@ class RequestLog(Sequence[RequestRecord]):
     def __iter__(self) -> Iterator[RequestRecord]:
         return iter(self.snapshot())
 
+    def __eq__(self, other: object) -> bool:
+        # So that `assert sb.requests == []` says what it reads as.
+        if isinstance(other, RequestLog):
+            return self.snapshot() == other.snapshot()
+        if isinstance(other, (list, tuple)):
+            return self.snapshot() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a list
+
     def __repr__(self) -> str:
         return f"RequestLog({len(self)} requests)"
 
