@@ -233,7 +233,7 @@ def load_plugins(
         for definition in definitions:
             try:
                 apis.add(_api_from_definition(definition, plugin=name))
-            except (TypeError, ValueError) as exc:
+            except Exception as exc:  # a definition is untrusted data: any failure refuses it
                 out.faults.append(PluginFault(name, f"API selector refused: {_one_line(exc)}"))
     out.apis = apis
 
@@ -246,6 +246,8 @@ def load_plugins(
                 presets.append(preset_from_definition(definition, plugin=name, apis=apis))
             except PresetDefinitionError as exc:
                 out.faults.append(PluginFault(name, f"preset refused: {_first_line(str(exc))}"))
+            except Exception as exc:  # what the checks did not foresee still refuses only this one
+                out.faults.append(PluginFault(name, f"preset refused: {_one_line(exc)}"))
     out.presets = PresetRegistry(presets)
     return out
 

@@ -447,3 +447,27 @@ def test_presets_list_prints_a_table(plugins: Plugins) -> None:
         "builtin",
     ]  # fmt: skip
     assert len(lines) == 9
+
+
+def test_a_definition_that_breaks_the_checks_themselves_is_refused(plugins: Plugins) -> None:
+    plugins.add(
+        "odd",
+        "from mp_custom_action import hookimpl\n\n"
+        "class Weird(dict):\n"
+        "    def __iter__(self):\n"
+        "        raise RuntimeError('cannot read me')\n"
+        "    keys = __iter__\n\n"
+        "@hookimpl\n"
+        "def mp_custom_action_presets():\n"
+        "    return [{'name': 'w', 'api': 'query', 'method': 'GET', 'path': '/x',\n"
+        "             'input_schema': {'type': 'object'}, 'example': Weird(a=1)}]\n\n"
+        "@hookimpl\n"
+        "def mp_custom_action_apis():\n"
+        "    return [{'name': 'n', 'base_urls': {'us': 1, 'eu': 2, 'in': 3}, 'accepts': ['secret']}]\n",
+    )
+    with pytest.warns(PluginWarning) as caught:
+        assert names() == BUILTIN_NAMES
+    assert warned(caught) == [
+        "plugin 'odd': API selector refused: expected string or bytes-like object, got 'int'",
+        "plugin 'odd': preset refused: RuntimeError: cannot read me",
+    ]
