@@ -14,6 +14,7 @@ what the stdlib server lacks for a server clients lean on:
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import socketserver
 import threading
@@ -42,6 +43,9 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 
 class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True  # a hung client must never keep the process alive
+    # On Windows SO_REUSEADDR lets a second server take a port already in use; elsewhere it
+    # only lets a restarted sandbox reuse its port while old connections linger in TIME_WAIT.
+    allow_reuse_address = os.name != "nt"
     request_queue_size = 128
 
     def __init__(self, port: int, app: App, requests: RequestLog, max_body: int) -> None:
