@@ -467,7 +467,7 @@ def test_a_definition_that_breaks_the_checks_themselves_is_refused(plugins: Plug
     )
     with pytest.warns(PluginWarning) as caught:
         assert names() == BUILTIN_NAMES
-    assert warned(caught) == [
-        "plugin 'odd': API selector refused: expected string or bytes-like object, got 'int'",
-        "plugin 'odd': preset refused: RuntimeError: cannot read me",
-    ]
+    api, preset = warned(caught)
+    # re's own wording, which varies across Python versions after this prefix
+    assert api.startswith("plugin 'odd': API selector refused: expected string or bytes-like")
+    assert preset == "plugin 'odd': preset refused: RuntimeError: cannot read me"
