@@ -83,12 +83,24 @@ class ExitStatus(enum.IntEnum):
     INTERRUPTED = 130
 
 
+def one_line(text: str) -> str:
+    """``text`` with each control or line-separator character escaped (``\\n``, ``\\x1f``)."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
+
+
 class MpError(Exception):
     """Base class of every error mp-custom-action raises on purpose."""
 
     exit_status: ExitStatus = ExitStatus.ERROR
 
     def __init__(self, message: str) -> None:
+        # Messages quote the caller's keys and values; escaping control characters keeps every
+        # error one line, so a key holding "\n" cannot forge a second line of output or log.
+        message = one_line(message)
         super().__init__(message)
         self.message = message
 
@@ -103,7 +115,8 @@ class InputError(MpError, ValueError):
 
     def __init__(self, message: str, *, field: Optional[str] = None) -> None:
         self.field = field
-        super().__init__(f"{field}: {message}" if field else message)
+        shown = field if field is None or len(field) <= 200 else field[:197] + "..."
+        super().__init__(f"{shown}: {message}" if field else message)
 
 
 class UnknownApiError(InputError):

@@ -185,6 +185,21 @@ def _show(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+#: Why a string that ``json.loads`` accepted ("\\ud800") cannot be sent: UTF-8 cannot encode it.
+LONE_SURROGATE = "is not valid Unicode text (it holds a lone surrogate, such as \\ud800)"
+
+
+def is_utf8_encodable(text: str) -> bool:
+    """False for text with a lone surrogate, which JSON's ``\\ud800`` escapes can produce."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_json_value(value: Any, *, field: str = "body", _depth: int = 0) -> None:
     """Raise :class:`BodyError` naming the JSON path if ``value`` is not plain JSON.
 
@@ -192,7 +207,11 @@ def check_json_value(value: Any, *, field: str = "body", _depth: int = 0) -> Non
     """
     if _depth > 200:
         raise BodyError("is nested more than 200 levels deep", field=field)
-    if value is None or isinstance(value, (str, bool, int)):
+    if isinstance(value, str):
+        if not is_utf8_encodable(value):
+            raise BodyError(LONE_SURROGATE, field=field)
+        return
+    if value is None or isinstance(value, (bool, int)):
         return
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -202,6 +221,8 @@ def check_json_value(value: Any, *, field: str = "body", _depth: int = 0) -> Non
         for key, item in value.items():
             if not isinstance(key, str):
                 raise BodyError(f"object keys must be strings, got {_show(key)}", field=field)
+            if not is_utf8_encodable(key):
+                raise BodyError(f"object key {_show(key)}: {LONE_SURROGATE}", field=field)
             check_json_value(item, field=f"{field}.{key}", _depth=_depth + 1)
         return
     if isinstance(value, (list, tuple)):

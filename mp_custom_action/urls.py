@@ -22,7 +22,8 @@ Rules, all checked before anything is sent:
   space is how ``  https://evil`` tries to slip past a prefix check, so it is refused, not stripped);
 * no scheme-relative ``//host``, no absolute URL of any scheme, no ``@`` (userinfo tricks), no
   backslash (some stacks read it as ``/``), no control character, no ``.`` or ``..`` segment either
-  raw or percent-encoded (once or twice: ``%2e%2e``, ``%252e%252e``);
+  raw or percent-encoded (up to three times: ``%2e%2e``, ``%252e%252e``; deeper is refused), no
+  look-alike of a separator (full-width ``／``, or anything NFKC turns into one, such as ``‥``);
 * characters a path may not hold as they are (a space in an event name) are percent-encoded, and
   existing ``%XX`` escapes are kept as they are;
 * the query in the relative URL is merged with the Query object; a key present in both with
@@ -37,11 +38,13 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 from urllib.parse import quote, unquote, urlsplit
 
 from .errors import OriginError, QueryError, RelativeUrlError
+from .inputs import LONE_SURROGATE, is_utf8_encodable
 
 __all__ = [
     "QueryItems",
@@ -69,6 +72,7 @@ _LOOKALIKES = {
     "\uff0f": "/", "\u2215": "/", "\u2044": "/", "\u29f8": "/", "\uff3c": "\\", "\u2216": "\\",
     "\uff0e": ".", "\u2024": ".", "\u3002": ".", "\uff20": "@", "\ufe6b": "@", "\uff1a": ":",
 }  # fmt: skip
+_SEPARATORS = "/\\.@:%?#"
 
 
 def split_relative_url(
@@ -88,7 +92,9 @@ def split_relative_url(
             f"expected a string starting with '/', got {type(relative_url).__name__}", field=field
         )
     url = relative_url
-    if _CONTROL.search(url):
+    if not is_utf8_encodable(url):
+        raise RelativeUrlError(LONE_SURROGATE, field=field)
+    if _has_control(url):
         raise RelativeUrlError(
             "must not contain control characters (CR, LF, NUL, tab...)", field=field
         )
@@ -104,13 +110,7 @@ def split_relative_url(
         raise RelativeUrlError("must not start with '//': that names another host", field=field)
     if "\\" in url:
         raise RelativeUrlError("must not contain a backslash", field=field)
-    for char, looks_like in _LOOKALIKES.items():
-        if char in url:
-            raise RelativeUrlError(
-                f"contains {char!r} (U+{ord(char):04X}), which looks like {looks_like!r}; "
-                "type the ASCII character instead",
-                field=field,
-            )
+    _reject_lookalikes(url, field)
 
     # The fragment names the operation in Mixpanel's reference (/engage#profile-set); it never
     # goes on the wire, so it is cut first and checked no further.
@@ -122,24 +122,59 @@ def split_relative_url(
     return _encode_path(path), _parse_query_string(query, field)
 
 
+def _has_control(text: str) -> bool:
+    # C0 and C1 controls, DEL, and the Unicode line and paragraph separators (U+2028, U+2029):
+    # each ends a line for some parser or log reader.
+    if text.isprintable():
+        return False
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)
+
+
+def _reject_lookalikes(text: str, field: str) -> None:
+    if text.isascii():
+        return
+    for char in text:
+        if char.isascii():
+            continue
+        # The listed ones, and any character that NFKC normalisation (which some servers and
+        # proxies apply) turns into a separator: U+2025 is "..", U+FE68 is "\".
+        looks_like = _LOOKALIKES.get(char) or "".join(
+            c for c in unicodedata.normalize("NFKC", char) if c in _SEPARATORS
+        )
+        if looks_like:
+            raise RelativeUrlError(
+                f"contains {char!r} (U+{ord(char):04X}), which looks like {looks_like!r}; "
+                "type the ASCII character instead",
+                field=field,
+            )
+
+
 def _reject_dot_segments(path: str, field: str) -> None:
-    # Decode up to three times, so "%2e%2e" and "%252e%252e" are seen for what a lenient server
-    # may turn them into; at each stage "/" and "\" both separate segments.
+    # Decode up to three times, so "%2e%2e", "%252e%252e" and "%25252e%25252e" are seen for what
+    # a lenient server may turn them into; at each stage "/" and "\" both separate segments, and
+    # look-alikes, "@" and control characters are refused as they are in the raw text.
     seen = path
-    for _ in range(3):
+    for stage in range(4):
+        if stage:
+            decoded = unquote(seen)
+            if decoded == seen:
+                break
+            seen = decoded
+            if "@" in seen or _has_control(seen):
+                raise RelativeUrlError(
+                    "must not contain '@' or control characters, also percent-encoded",
+                    field=field,
+                )
+            _reject_lookalikes(seen, field)
         for segment in re.split(r"[/\\]", seen):
             if segment in (".", ".."):
                 raise RelativeUrlError(
                     "must not contain '.' or '..' path segments (also percent-encoded)", field=field
                 )
-        decoded = unquote(seen)
-        if decoded == seen:
-            break
-        seen = decoded
-    if "@" in seen or _CONTROL.search(seen):
-        raise RelativeUrlError(
-            "must not contain '@' or control characters, also percent-encoded", field=field
-        )
+    if unquote(seen) != seen:
+        # Still decoding after three rounds: no real path is escaped four times over, and a
+        # server that decodes once more would see what these checks did not.
+        raise RelativeUrlError("is percent-encoded more than three times over", field=field)
 
 
 def _encode_path(path: str) -> str:
@@ -179,6 +214,8 @@ def _query_scalar(value: Any, field: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
+        if not is_utf8_encodable(value):
+            raise QueryError(LONE_SURROGATE, field=field)
         return value
     if isinstance(value, int):
         return str(value)
@@ -189,9 +226,14 @@ def _query_scalar(value: Any, field: str) -> str:
     if isinstance(value, (Mapping, list, tuple)):
         # Nested values (Mixpanel's `where`, `event` arrays...) go as compact JSON text.
         try:
-            return json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+            text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
         except (TypeError, ValueError) as exc:
             raise QueryError(f"expected JSON-serialisable values ({exc})", field=field) from None
+        except RecursionError:
+            raise QueryError("is nested too deeply", field=field) from None
+        if not is_utf8_encodable(text):
+            raise QueryError(LONE_SURROGATE, field=field)
+        return text
     raise QueryError(
         f"expected a string, number, boolean, list or object, got {type(value).__name__}",
         field=field,
@@ -210,6 +252,8 @@ def normalize_query_object(query: object, *, field: str = "query") -> QueryItems
     for key, value in query.items():
         if not isinstance(key, str) or not key:
             raise QueryError(f"keys must be non-empty strings, got {key!r}", field=field)
+        if not is_utf8_encodable(key):
+            raise QueryError(f"key {key!r} {LONE_SURROGATE}", field=field)
         where = f"{field}.{key}"
         if value is None:
             continue
@@ -303,6 +347,14 @@ def validate_origin(origin: object, *, field: str = "origin") -> Optional[str]:
         raise OriginError(
             "must be only scheme://host[:port]; each API keeps its own path under it", field=field
         )
+    if not _plain_host(host):
+        # The host checked here must be the host connected to: urllib3 would turn a full-width
+        # or otherwise non-ASCII name into another (IDNA), after this check has passed.
+        raise OriginError(
+            f"host {_short(host)!r} must be an ASCII host name or IP address (letters, digits, "
+            "'-' and '.'; IPv6 in brackets; international names in their xn-- form)",
+            field=field,
+        )
     if scheme == "http" and not _is_loopback(host):
         raise OriginError(
             "plain http is allowed only for loopback origins (127.0.0.1, ::1, localhost); use https",
@@ -312,6 +364,21 @@ def validate_origin(origin: object, *, field: str = "origin") -> Optional[str]:
     if port is not None:
         netloc += f":{port}"
     return f"{scheme}://{netloc}"
+
+
+_HOST_NAME = re.compile(r"^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?\.?$")
+
+
+def _plain_host(host: str) -> bool:
+    if _HOST_NAME.match(host):
+        return True
+    if not re.match(r"^[0-9a-f:.]+$", host):
+        return False
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_loopback(host: str) -> bool:
