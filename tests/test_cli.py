@@ -296,3 +296,15 @@ def test_cheap_commands_do_not_import_heavy_libraries() -> None:
                           env={"MP_API_SECRET": "s", "PATH": ""})  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_sandbox_flag_uses_the_demo_credentials_not_the_users(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {**SA_ENV, "MP_PROJECT_ID": "12345", "MP_TOKEN": "real-token"}.items():
+        monkeypatch.setenv(name, value)
+    result = cli("call", "GET", "query", "/2.0/events/names", "--sandbox", "--check-status")
+    assert result.exit_status == 0, result.stdout + result.stderr
+    dry = cli("call", "GET", "query", "/2.0/events/names", "--sandbox", "--dry-run")
+    assert "project_id=4242424" in dry.json["url"]
+    assert dry.json["url"].startswith("http://127.0.0.1:0/api/")

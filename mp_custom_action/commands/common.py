@@ -123,12 +123,30 @@ def open_runner(args: argparse.Namespace, **overrides: Any) -> Iterator[Runner]:
         elif getattr(args, "sandbox", False):
             # A dry run sends nothing, so no server is started; the origin shown is a placeholder.
             sandbox_layer = {"origin": "http://127.0.0.1:0", **_sandbox_credentials()}
-        if sandbox_layer and flags.get("origin") is None:
-            flags["origin"] = sandbox_layer["origin"]
-        settings = resolve_settings(flags, os.environ, profile, _without(sandbox_layer, "origin"))
-        runner = Runner(**settings)
+        settings = resolve_settings(flags, os.environ, profile)
+        if sandbox_layer:
+            # The sandbox's demo credentials replace the user's as one set: mixing a real
+            # MP_PROJECT_ID with the demo service account would only get 403s, and real secrets
+            # have no business going to a local test server.
+            for name in _CREDENTIAL_SETTINGS:
+                settings.pop(name, None)
+            settings.update(_without(sandbox_layer, "origin"))
+            if flags.get("origin") is None:
+                settings["origin"] = sandbox_layer["origin"]
+        runner = Runner(**settings, env=_without_credentials(os.environ))
         stack.callback(runner.close)
         yield runner
+
+
+_CREDENTIAL_SETTINGS = ("username", "secret", "api_secret", "token", "project_id")
+
+
+def _without_credentials(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment minus MP_* credentials: settings already carry the ones that apply."""
+    from ..credentials import ENV_VARS
+
+    drop = set(ENV_VARS.values())
+    return {k: v for k, v in env.items() if k not in drop}
 
 
 def _without(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
