@@ -181,8 +181,22 @@ def _sandbox() -> Iterator[dict[str, Any]]:
 
 
 def print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    """Print ``value`` as JSON, whole or not at all: an answer is never cut off half-way."""
+    try:
+        text = json.dumps(value, indent=2, ensure_ascii=False)
+    except RecursionError:
+        from ..errors import BrokenResponseError
+
+        raise BrokenResponseError(
+            "the response body is nested too deeply to print as JSON; "
+            "save it with --output FILE instead"
+        ) from None
+    try:
+        sys.stdout.write(text + "\n")
+    except UnicodeEncodeError:
+        # A response's JSON may hold a lone surrogate ("\ud800"), which no encoding can write,
+        # or characters the terminal's encoding lacks: \uXXXX escapes are the same JSON value.
+        sys.stdout.write(json.dumps(value, indent=2) + "\n")
     sys.stdout.flush()
 
 
