@@ -25,7 +25,7 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from .errors import BrokenResponseError, ConnectError, RequestTimeout, TransportError
+from .errors import BrokenResponseError, ConfigError, ConnectError, RequestTimeout, TransportError
 from .request import OutgoingRequest
 
 __all__ = ["CallSockets", "Failure", "Transport"]
@@ -106,6 +106,17 @@ def _env(env: Mapping[str, str], name: str) -> Optional[str]:
     return value.strip() if value and value.strip() else None
 
 
+def _valid_proxy(url: str) -> bool:
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+
+    try:
+        parsed = parse_url(url)
+    except LocationParseError:
+        return False
+    return bool(parsed.host) and parsed.scheme in (None, "http", "https", "socks5", "socks5h")
+
+
 def _is_loopback(host: str) -> bool:
     return host == "localhost" or host.startswith("127.") or host in ("::1", "[::1]")
 
@@ -126,6 +137,17 @@ class Transport:
             for scheme in ("http", "https")
             if (proxy := _env(env, f"{scheme}_proxy") or _env(env, "all_proxy"))
         }
+        for scheme, proxy in self._proxies.items():
+            if not _valid_proxy(proxy):
+                # Said here, without the value (it may hold the proxy's password), and not left
+                # to urllib3, whose parse error quotes the whole URL and surfaced as a "broken
+                # response" from Mixpanel.
+                name = f"{scheme.upper()}_PROXY" if _env(env, f"{scheme}_proxy") else "ALL_PROXY"
+                raise ConfigError(
+                    "is not a valid proxy URL: expected scheme://[user:password@]host:port, "
+                    "with '/', '@', ':' and '%' in the user name or password percent-encoded",
+                    field=name,
+                )
         self._no_proxy = _env(env, "no_proxy") or ""
         self._verify: bool | str = (
             _env(env, "REQUESTS_CA_BUNDLE") or _env(env, "CURL_CA_BUNDLE") or True

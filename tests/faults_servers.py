@@ -34,6 +34,14 @@ class CutReply(Reply):
     cut: bytes = b""
 
 
+@dataclass
+class StreamReply(Reply):
+    """A 200 whose body is ``size`` bytes of ``piece`` repeated, sent without ever holding it whole."""
+
+    piece: bytes = b"x"
+    size: int = 0
+
+
 class FaultServer(ScriptedServer):
     """A :class:`ScriptedServer` bound to ``host`` (any 127.x address) that also does :class:`CutReply`."""
 
@@ -63,6 +71,17 @@ class FaultServer(ScriptedServer):
                 socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
             )
             return False
+        if isinstance(reply, StreamReply):
+            count, rest = divmod(reply.size, len(reply.piece))
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {count * len(reply.piece) + rest}\r\n\r\n"
+            conn.sendall(head.encode())
+            block = reply.piece * max(1, (64 * 1024) // len(reply.piece))
+            per_block = len(block) // len(reply.piece)
+            full, left = divmod(count, per_block)
+            for _ in range(full):
+                conn.sendall(block)
+            conn.sendall(reply.piece * left + reply.piece[:rest])
+            return True
         return super()._write(conn, reply)
 
 
@@ -250,6 +269,7 @@ __all__ = [
     "CutReply",
     "FaultServer",
     "Received",
+    "StreamReply",
     "TlsFiles",
     "TlsServer",
     "loopback_alias_available",
