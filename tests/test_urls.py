@@ -261,3 +261,15 @@ def test_origin_keeps_each_apis_path(api: str, path: str) -> None:
             origin="http://127.0.0.1:9",
         )
         assert req.url.split("?")[0] == f"http://127.0.0.1:9{path}/p"
+
+
+def test_json_array_parameters_as_documented_in_inputs_md() -> None:
+    assert url("export", "", query={"event": ["Signed up", "Purchased"]}).endswith(
+        "?event=Signed%20up&event=Purchased"
+    )
+    assert url("export", "", query={"event": [["Signed up", "Purchased"]]}).endswith(
+        "?event=%5B%22Signed%20up%22%2C%22Purchased%22%5D"
+    )
+    assert url("export", "", query={"event": '["Signed up"]'}).endswith(
+        "?event=%5B%22Signed%20up%22%5D"
+    )
