@@ -115,6 +115,8 @@ class InputError(MpError, ValueError):
 
     def __init__(self, message: str, *, field: Optional[str] = None) -> None:
         self.field = field
+        #: The message without the field in front, for re-raising under a longer JSON path.
+        self.detail = message
         shown = field if field is None or len(field) <= 200 else field[:197] + "..."
         super().__init__(f"{shown}: {message}" if field else message)
 

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .errors import CredentialError, ExitStatus, InputError, ManifestError, MpError
+from .errors import CredentialError, ExitStatus, ManifestError, MpError
 from .manifest import Manifest, ManifestRun, Step, env_value
 from .references import Ref, find_refs, substitute, walk_result
 
@@ -155,17 +155,6 @@ def _prepare(step: Step, runner: Runner, inputs: Any, strict: Optional[bool]) ->
 def _prepare_card(runner: Runner, card: dict[str, Any], prefix: str) -> OutgoingRequest:
     try:
         return runner.prepare(card, field_prefix=prefix)
-    except InputError as exc:
-        # build_request names some fields without the prefix (the API lookup says just "api"):
-        # put the step's path in front so the message still points into the manifest.
-        if exc.field and not exc.field.startswith(prefix):
-            text = (
-                exc.message[len(exc.field) + 2 :]
-                if exc.message.startswith(exc.field)
-                else exc.message
-            )
-            raise type(exc)(text, field=prefix + exc.field) from None
-        raise
     except CredentialError as exc:
         raise type(exc)(f"{prefix.split('.')[0]}: {exc.message}") from None
 

@@ -21,7 +21,7 @@ from .credentials import (
     choose_credential,
     normalize_auth,
 )
-from .errors import BodyError
+from .errors import BodyError, UnknownApiError
 from .inputs import ActionInputs, check_json_value, normalize_headers, parse_inputs
 from .urls import join, merge_query, normalize_query_object, split_relative_url
 
@@ -94,7 +94,11 @@ def build_request(
     p = field_prefix
     action: ActionInputs = parse_inputs(inputs, field_prefix=p)
     lookup = _lookup(apis)
-    spec = lookup(action.api)
+    try:
+        spec = lookup(action.api)
+    except UnknownApiError as exc:
+        # API lookups know nothing of where the inputs sit (a manifest step); we do.
+        raise UnknownApiError(exc.detail, field=f"{p}api") from None
     region_name = normalize_region(
         action.region if action.region is not None else region,
         field=f"{p}region",

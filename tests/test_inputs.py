@@ -147,3 +147,13 @@ def test_connector_owned_headers_are_refused(name: str) -> None:
 def test_bad_headers(headers: object, message: str) -> None:
     with pytest.raises(HeaderError, match=message):
         build(headers=headers)
+
+
+def test_unknown_api_is_named_under_the_callers_prefix() -> None:
+    from mp_custom_action.errors import UnknownApiError
+
+    with pytest.raises(UnknownApiError, match=r"^steps\[2\]\.call\.api: expected one of") as info:
+        build_request(
+            {"method": "GET", "api": "nope"}, credentials=CREDS, field_prefix="steps[2].call."
+        )
+    assert info.value.field == "steps[2].call.api"
