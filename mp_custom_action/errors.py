@@ -62,6 +62,7 @@ __all__ = [
     "QueryError",
     "RelativeUrlError",
     "RequestTimeout",
+    "ResponseSchemaWarning",
     "ResponseTooLarge",
     "TransportError",
     "UnknownApiError",
@@ -226,6 +227,10 @@ class MpWarning(UserWarning):
 
 class PluginWarning(MpWarning):
     """A plugin or one of its presets was skipped; the message names the plugin."""
+
+
+class ResponseSchemaWarning(MpWarning):
+    """A response body does not match the schema its preset declares for that status."""
 
 
 class ApiSecretDeprecationWarning(MpWarning, FutureWarning):

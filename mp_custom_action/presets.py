@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Union
 from urllib.parse import quote
 
-from .errors import InputError, MpWarning, PresetInputError
+from .errors import InputError, PresetInputError, ResponseSchemaWarning
 from .schemas import all_errors, best_error, compile_schema, json_type, schema_problem, show
 
 if TYPE_CHECKING:
@@ -80,10 +80,6 @@ _LITERAL = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:/-]*$")
 
 class PresetDefinitionError(ValueError):
     """A preset definition is unusable; the plugin manager turns this into a warning naming the plugin."""
-
-
-class ResponseSchemaWarning(MpWarning):
-    """A response body does not match the schema its preset declares for that status."""
 
 
 def parse_path_template(path: object) -> tuple[str, ...]:
