@@ -20,7 +20,7 @@ from .apis import ApiRegistry, ApiSpec, normalize_region
 from .credentials import Credentials, SecretLike, normalize_auth
 from .errors import ApiSecretDeprecationWarning, DeadlineExceeded, InputError, TransportError
 from .request import OutgoingRequest, build_request
-from .results import Result, decode_body, flatten_headers, read_capped, write_stream
+from .results import Result, flatten_headers, read_body, write_stream
 from .retry import RETRY_STATUSES, RetryPolicy
 from .urls import validate_origin
 
@@ -291,9 +291,11 @@ class Runner:
                 result.body_bytes = write_stream(chunks, os.fspath(output), _noop)
                 result.body_file = os.path.abspath(os.fspath(output))
             else:
-                data = read_capped(chunks, self.max_body_bytes)
-                result.body = decode_body(
-                    data, headers.get("Content-Type"), jsonl=req.api.name == "export"
+                result.body = read_body(
+                    chunks,
+                    self.max_body_bytes,
+                    headers.get("Content-Type"),
+                    jsonl=req.api.name == "export",
                 )
         except TransportError:
             response.close()
