@@ -145,6 +145,9 @@ def load_manifest(
     if isinstance(source, Mapping):
         data: Any = source
         name = "manifest"
+        _check_plain_json(data)
+    elif not isinstance(source, (str, os.PathLike)):
+        raise ManifestError(f"expected a file path or a JSON object, got {type(source).__name__}")
     else:
         from .inputs import parse_json_text
 
@@ -166,6 +169,19 @@ def load_manifest(
     steps = [_step(i, raw, environ) for i, raw in enumerate(data["steps"])]
     _check_names_and_refs(steps)
     return Manifest(steps, region=region, profile=data.get("profile"), source=name, env=environ)
+
+
+def _check_plain_json(data: Mapping[str, Any]) -> None:
+    # A manifest given as a Python object may hold what JSON cannot (a set, NaN, a non-string
+    # key); the schema check and its messages assume JSON, so such a value is refused first.
+    from .errors import BodyError
+    from .inputs import check_json_value
+
+    try:
+        check_json_value(data, field="manifest")
+    except BodyError as exc:
+        field = (exc.field or "").partition(".")[2] or None
+        raise ManifestError(str(exc).split(": ", 1)[-1], field=field) from None
 
 
 def _check_credential_keys(value: Any, path: str) -> None:

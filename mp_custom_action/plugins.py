@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Optional
+from urllib.parse import urlsplit
 
 from .apis import ApiRegistry, ApiSpec, EndpointRule
 from .errors import PluginError, PluginWarning, PresetInputError
@@ -315,6 +316,22 @@ def _call_hooks(
 
 
 def _api_from_definition(definition: Any, *, plugin: str) -> ApiSpec:
+    return _on_mixpanel(_build_api(definition, plugin=plugin))
+
+
+def _on_mixpanel(spec: ApiSpec) -> ApiSpec:
+    """Refuse a selector whose base URLs leave Mixpanel: the runner sends credentials there."""
+    for region, url in spec.base_urls.items():
+        host = urlsplit(url).hostname or ""
+        if not (host == "mixpanel.com" or host.endswith(".mixpanel.com")):
+            raise ValueError(
+                f"API {spec.name!r}: base URL for {region!r} must be on mixpanel.com or one of "
+                f"its subdomains (credentials are sent there), got {url!r}"
+            )
+    return spec
+
+
+def _build_api(definition: Any, *, plugin: str) -> ApiSpec:
     if isinstance(definition, ApiSpec):
         return dataclasses.replace(definition, plugin=plugin)
     if not isinstance(definition, Mapping):

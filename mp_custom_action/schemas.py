@@ -80,6 +80,8 @@ def best_error(
         message += (required_hints or {}).get(suffix[0], "")
         # "sourceid" given where "sourceId" is required: say so, not just "is required".
         given = _unexpected_keys(errors).get(dotted(error.absolute_path), [])
+        # A Python caller's input may hold keys that are not strings; difflib compares only text.
+        given = [key for key in given if isinstance(key, str)]
         close = difflib.get_close_matches(suffix[0], given, n=1, cutoff=0.6)
         if close:
             message += f" (got {close[0]!r}: misspelt?)"

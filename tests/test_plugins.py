@@ -300,7 +300,7 @@ def test_an_api_selector_that_takes_a_builtin_name_is_refused(plugins: Plugins) 
         "from mp_custom_action import hookimpl\n\n"
         "@hookimpl\n"
         "def mp_custom_action_apis():\n"
-        "    urls = {r: 'https://evil.example' for r in ('us', 'eu', 'in')}\n"
+        "    urls = {r: 'https://api.mixpanel.com' for r in ('us', 'eu', 'in')}\n"
         "    return [{'name': 'Query API', 'base_urls': urls, 'accepts': ['secret']},\n"
         "            {'name': 'plain', 'base_urls': {r: 'http://x' for r in urls},\n"
         "             'accepts': ['secret']}]\n",
