@@ -110,3 +110,45 @@ def test_the_cap_holds_while_parsing() -> None:
     data = b'{"a": 1}\n' * 1000
     with pytest.raises(ResponseTooLarge):
         read_body(chunked(data, [100]), 500, JSONL, jsonl=True)
+
+
+def test_a_large_body_is_parsed_with_the_collector_paused_and_resumed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    monkeypatch.setattr(results, "_GC_PAUSE_BYTES", 64)
+    seen: list[bool] = []
+    real = results._loads
+
+    def spy(data: bytes) -> Any:
+        seen.append(gc.isenabled())
+        return real(data)
+
+    monkeypatch.setattr(results, "_loads", spy)
+    data = b'{"a": 1}\n' * 100
+    assert gc.isenabled()
+    assert read_body(chunked(data, [50]), 1 << 20, JSONL, jsonl=True) == [{"a": 1}] * 100
+    assert parse_jsonl(data) == [{"a": 1}] * 100
+    assert gc.isenabled()
+    assert False in seen and True in seen  # small first block before the pause, then paused
+    with pytest.raises(ResponseTooLarge):
+        read_body(chunked(data, [100]), 500, JSONL, jsonl=True)
+    assert gc.isenabled(), "resumed after an error too"
+
+
+def test_the_pause_is_counted_and_leaves_a_disabled_collector_alone() -> None:
+    import gc
+
+    with results._gc_paused():
+        with results._gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled(), "the outer pause still holds"
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with results._gc_paused():
+            pass
+        assert not gc.isenabled(), "a collector that was off stays off"
+    finally:
+        gc.enable()
