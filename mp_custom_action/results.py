@@ -32,16 +32,24 @@ __all__ = [
 #: Our result names -> the card's output names.
 CARD_OUTPUT_NAMES = {"status_code": "Status Code", "headers": "Headers", "body": "Body"}
 
-try:  # optional speed-up: pip install mp-custom-action[fast]
+
+def _loads_stdlib(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except RecursionError:
+        # Nested past the interpreter's recursion limit (a broken or hostile server): not a value
+        # this process can hold or print, so it is "not JSON" and the body comes back as text.
+        raise ValueError("JSON nested too deeply") from None
+
+
+try:  # optional speed-up: pip install mp-custom-action[fast] (orjson refuses over 1024 levels)
     import orjson as _orjson
 
     def _loads(data: bytes) -> Any:
         return _orjson.loads(data)
 
 except ImportError:  # pragma: no cover - exercised where orjson is absent
-
-    def _loads(data: bytes) -> Any:
-        return json.loads(data)
+    _loads = _loads_stdlib
 
 
 @dataclass

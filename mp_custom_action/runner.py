@@ -7,13 +7,14 @@ and there is no cookie jar. :func:`run` is the one-shot form for scripts.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
 import threading
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from .apis import ApiRegistry, ApiSpec, normalize_region
@@ -209,6 +210,11 @@ class Runner:
                         continue
                     failure.error.attempts = attempt
                     raise failure.error from None
+                if sockets.fired:
+                    # The watchdog cut the headers short, and http.client took the cut for their
+                    # end: what arrived is not an answer.
+                    response.close()
+                    self._raise_if_deadline(sockets, req, total, attempt)
 
                 status = response.status_code
                 if status in RETRY_STATUSES and policy.should_retry(
@@ -227,7 +233,14 @@ class Runner:
                         self._sleep(wait)
                         continue
                 try:
-                    result = self._finish(response, req, output, attempt, start)
+                    result = self._finish(
+                        response,
+                        req,
+                        output,
+                        attempt,
+                        start,
+                        functools.partial(self._raise_if_deadline, sockets, req, total, attempt),
+                    )
                     log.info(
                         "%s %s -> %d (%d attempt%s, %.3f s)",
                         req.method, req.url, result.status_code, attempt,
@@ -273,6 +286,7 @@ class Runner:
         output: Optional[PathLike],
         attempt: int,
         start: float,
+        check_deadline: Callable[[], None],
     ) -> Result:
         from .transport import classify
 
@@ -285,7 +299,7 @@ class Runner:
             method=req.method,
             attempts=attempt,
         )
-        chunks = response.iter_content(_CHUNK)
+        chunks = _checked(response.iter_content(_CHUNK), check_deadline)
         try:
             if output is not None and 200 <= response.status_code < 300:
                 result.body_bytes = write_stream(chunks, os.fspath(output), _noop)
@@ -297,8 +311,10 @@ class Runner:
                     headers.get("Content-Type"),
                     jsonl=req.api.name == "export",
                 )
-        except TransportError:
+        except TransportError as exc:
             response.close()
+            exc.attempts = attempt
+            exc.url = exc.url or req.url
             raise
         except Exception as exc:
             response.close()
@@ -364,6 +380,17 @@ class Runner:
 
 def _noop() -> None:
     return None
+
+
+def _checked(chunks: Iterator[bytes], check_deadline: Callable[[], None]) -> Iterator[bytes]:
+    """``chunks``, then a last word from the watchdog before the body counts as complete.
+
+    A body that ends when the connection closes (no Content-Length, not chunked) looks whole when
+    the watchdog shuts the socket at the deadline; without this check a cut body would be returned,
+    or written to --output's file, as if complete.
+    """
+    yield from chunks
+    check_deadline()
 
 
 def _where(url: str) -> str:

@@ -216,6 +216,14 @@ class Transport:
             _local.call = None
 
     def close(self) -> None:
+        # urllib3 2's PoolManager.clear() only forgets its pools; their idle keep-alive sockets
+        # stay open until garbage collection (never, while an error's traceback holds them).
+        managers = [self._adapter.poolmanager, *self._adapter.proxy_manager.values()]
+        for manager in managers:
+            for key in list(manager.pools.keys()):
+                pool = manager.pools.get(key)
+                if pool is not None:
+                    pool.close()
         self.session.close()
 
 

@@ -63,3 +63,15 @@ def test_a_json_answer_holding_a_lone_surrogate_prints_whole(fault_server: Fault
     printed = json.loads(proc.stdout)
     assert printed["body"] == {"a": "\ud800", "b": "\u00e9"}
     assert_no_leak(proc.stdout, proc.stderr)
+
+
+def test_a_json_answer_nested_past_the_recursion_limit_is_returned_as_text(
+    fault_server: FaultServer,
+) -> None:
+    """Found by the fault suite: the standard library's RecursionError escaped as "internal
+    error" (exit 1); the body now comes back as text, like any JSON that does not parse."""
+    nested = b"[" * 100_000 + b"]" * 100_000
+    fault_server.handler = lambda req: Reply(200, {"Content-Type": "application/json"}, nested)
+    proc = run_cli("call", "GET", "query", "/x", "--origin", fault_server.origin)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["body"] == nested.decode()
