@@ -204,7 +204,17 @@ def credential_like(key: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=1)
+def _valid_fast() -> Any:
+    # Plain-Python "valid" for the manifest schema (fastschema.py); jsonschema explains the rest.
+    from .fastschema import compile_check
+
+    return compile_check(manifest_schema()) or (lambda data: False)
+
+
 def _check_schema(data: Mapping[str, Any]) -> None:
+    if _valid_fast()(data):
+        return
     from jsonschema.exceptions import best_match
 
     error = best_match(_validator().iter_errors(data))
