@@ -196,6 +196,7 @@ def _check_credential_keys(value: Any, path: str) -> None:
             _check_credential_keys(item, f"{path}[{i}]")
 
 
+@functools.lru_cache(maxsize=4096)  # a manifest repeats a few dozen keys (method, query, ...)
 def credential_like(key: str) -> bool:
     """Is ``key`` named like a credential (secret, password, token, authorization, api key)?"""
     words = [w.lower() for w in _WORD.findall(key)]
