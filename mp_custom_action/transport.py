@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .errors import BrokenResponseError, ConfigError, ConnectError, RequestTimeout, TransportError
@@ -31,6 +32,7 @@ from .request import OutgoingRequest
 __all__ = ["CallSockets", "Failure", "Transport"]
 
 _local = threading.local()
+_ABORTED_READ_TIMEOUT = 0.001
 
 
 class CallSockets:
@@ -45,10 +47,14 @@ class CallSockets:
     def abort(self) -> None:
         self.fired = True
         for conn in list(self.conns):
-            sock = getattr(conn, "sock", None)
+            sock = getattr(conn, "sock", None) or getattr(conn, "last_sock", None)
             if sock is None:
                 continue
             try:
+                # Shutdown wakes a blocked read at once. On Linux, bytes that arrive after a
+                # shutdown are still delivered, so a body that ends only when the connection
+                # closes could go on trickling in; a near-zero timeout makes the next read fail.
+                sock.settimeout(_ABORTED_READ_TIMEOUT)
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
@@ -60,7 +66,32 @@ def _track(conn: Any) -> None:
         call.conns.append(conn)
 
 
+class _KeepSocket:
+    """Remembers the connection's socket after http.client lets go of it.
+
+    For a body that ends when the connection closes, http.client drops ``conn.sock`` as soon as
+    the headers are read, while the response goes on reading from the same socket; the watchdog
+    must still be able to cut that read.
+    """
+
+    sock: Any
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self.last_sock = self.sock
+
+
+class _TrackedHTTPConnection(_KeepSocket, HTTPConnection):
+    pass
+
+
+class _TrackedHTTPSConnection(_KeepSocket, HTTPSConnection):
+    pass
+
+
 class _TrackedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _TrackedHTTPConnection
+
     def _get_conn(self, timeout: Optional[float] = None) -> Any:
         conn = super()._get_conn(timeout)
         _track(conn)
@@ -68,6 +99,8 @@ class _TrackedHTTPPool(HTTPConnectionPool):
 
 
 class _TrackedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _TrackedHTTPSConnection
+
     def _get_conn(self, timeout: Optional[float] = None) -> Any:
         conn = super()._get_conn(timeout)
         _track(conn)

@@ -462,12 +462,6 @@ def test_a_deadline_cut_is_never_returned_as_a_complete_answer(
     assert not target.exists() and list(tmp_path.iterdir()) == [], "no file, no partial file"
 
 
-@pytest.mark.xfail(
-    reason="known gap: on Linux, data arriving after the watchdog's shutdown(SHUT_RD) is still "
-    "delivered, and urllib3 keeps reading a body ended by the connection's close until the server "
-    "stops; the cut is reported (DeadlineExceeded) but only then. See docs/security.md.",
-    strict=True,
-)
 def test_a_close_delimited_trickle_is_cut_at_the_deadline(fault_server: FaultServer) -> None:
     raw_reply = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + b"x" * 600
     fault_server.handler = lambda req: Reply(raw=raw_reply, trickle=0.005)
