@@ -23,7 +23,7 @@ from .credentials import (
 )
 from .errors import BodyError, UnknownApiError
 from .inputs import ActionInputs, check_json_value, normalize_headers, parse_inputs
-from .urls import join, merge_query, normalize_query_object, split_relative_url
+from .urls import join, merge_query, normalize_query_object, split_relative_url, without_query
 
 __all__ = ["USER_AGENT", "OutgoingRequest", "build_request"]
 
@@ -70,7 +70,8 @@ class OutgoingRequest:
         return {"method": self.method, "url": self.url, "headers": headers, "body": self.shown_body}
 
     def __repr__(self) -> str:
-        return f"OutgoingRequest({self.method} {self.url}, credential={self.credential.kind})"
+        url = without_query(self.url)
+        return f"OutgoingRequest({self.method} {url}, credential={self.credential.kind})"
 
 
 ApiLookup = Callable[[object], ApiSpec]

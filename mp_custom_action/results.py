@@ -15,8 +15,8 @@ import os
 import secrets
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from dataclasses import dataclass
+from typing import Any, Optional
 
 from .errors import ResponseTooLarge
 
@@ -69,7 +69,6 @@ class Result:
     elapsed: float = 0.0
     body_file: Optional[str] = None
     body_bytes: Optional[int] = None
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -84,7 +83,6 @@ class Result:
         if self.body_file is not None:
             out["body_file"] = self.body_file
             out["body_bytes"] = self.body_bytes
-        out.update(self.extra)
         return out
 
     def to_card(self) -> dict[str, Any]:
@@ -96,7 +94,10 @@ class Result:
         return out
 
     def __repr__(self) -> str:
-        return f"Result(status_code={self.status_code}, url={self.url!r}, attempts={self.attempts})"
+        from .urls import without_query
+
+        url = without_query(self.url)
+        return f"Result(status_code={self.status_code}, url={url!r}, attempts={self.attempts})"
 
 
 def _media_type(content_type: Optional[str]) -> tuple[str, str]:
@@ -295,7 +296,7 @@ def _read_jsonl(
     return _text(b"".join(kept), charset)
 
 
-def write_stream(chunks: Iterator[bytes], path: str, on_chunk: Callable[[], None]) -> int:
+def write_stream(chunks: Iterator[bytes], path: str) -> int:
     """Stream ``chunks`` into ``path`` through a temporary file beside it; return the byte count.
 
     The file appears under its name only when the whole body has arrived: an interrupted
@@ -313,7 +314,6 @@ def write_stream(chunks: Iterator[bytes], path: str, on_chunk: Callable[[], None
             for chunk in chunks:
                 out.write(chunk)
                 written += len(chunk)
-                on_chunk()
         os.replace(tmp, target)
     except BaseException:
         try:

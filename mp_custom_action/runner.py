@@ -18,17 +18,18 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from .apis import ApiRegistry, ApiSpec, normalize_region
+from .config import resolve_settings
 from .credentials import Credentials, SecretLike, normalize_auth
 from .errors import ApiSecretDeprecationWarning, DeadlineExceeded, InputError, TransportError
 from .request import OutgoingRequest, build_request
 from .results import Result, flatten_headers, read_body, write_stream
 from .retry import RETRY_STATUSES, RetryPolicy
-from .urls import validate_origin
+from .urls import validate_origin, without_query
 
 if TYPE_CHECKING:
     import requests
 
-    from .transport import CallSockets, Transport
+    from .transport import CallSockets, Failure, Transport
     from .watchdog import Watchdog
 
 __all__ = ["DEFAULTS", "Runner", "run"]
@@ -49,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
 log = logging.getLogger("mp_custom_action")
 
 _CHUNK = 1024 * 1024
+_CREDENTIAL_FIELDS = ("username", "secret", "api_secret", "token", "project_id")
 _RETIREMENT_NOTICE = (
     "the project API secret is deprecated: Mixpanel retires it on 2027-03-03; "
     "use a service account (MP_USERNAME, MP_SECRET, MP_PROJECT_ID)"
@@ -99,11 +101,28 @@ class Runner:
             token=token,
             project_id=project_id,
         )
-        base = credentials.over(Credentials.from_env(environ)) if credentials else None
-        self.credentials = given.over(base or Credentials.from_env(environ))
-        self.region = normalize_region(region if region is not None else environ.get("MP_REGION"))
+        if credentials is not None:
+            given = given.over(credentials)
+        # The one precedence rule (config.resolve_settings): arguments, then MP_* variables, then
+        # built-in defaults. The CLI resolves its flags and profile with the same function and
+        # passes the outcome here as arguments.
+        settings = resolve_settings(
+            {
+                "region": region,
+                "timeout": timeout,
+                "retries": retries,
+                **{name: getattr(given, name) for name in _CREDENTIAL_FIELDS},
+            },
+            environ,
+        )
+        self.credentials = Credentials.build(
+            **{name: settings.get(name) for name in _CREDENTIAL_FIELDS}
+        )
+        self.region = normalize_region(settings.get("region"))
         self.origin = validate_origin(origin)
         self.auth = normalize_auth(auth)
+        timeout = settings.get("timeout")
+        retries = settings.get("retries")
         self.timeout = _positive(timeout, "timeout", DEFAULTS["timeout"])
         self.connect_timeout = _positive(
             connect_timeout, "connect_timeout", DEFAULTS["connect_timeout"]
@@ -169,6 +188,8 @@ class Runner:
         """Send a request built by :meth:`prepare`, retrying as :mod:`retry` allows."""
         from .transport import CallSockets, Failure
 
+        if output is not None:
+            _check_output(output)
         if req.credential.kind == "secret":
             self._warn_secret()
         total = _positive(timeout, "timeout", self.timeout)
@@ -184,7 +205,7 @@ class Runner:
             if remaining <= 0:
                 raise DeadlineExceeded(
                     f"deadline of {total:g} s passed before attempt {attempt}: {req.method} "
-                    f"{_where(req.url)}",
+                    f"{without_query(req.url)}",
                     url=req.url,
                     attempts=attempt - 1,
                 )
@@ -199,17 +220,8 @@ class Runner:
                         sockets=sockets,
                     )
                 except Failure as failure:
-                    self._raise_if_deadline(sockets, req, total, attempt)
-                    if policy.should_retry(
-                        attempt,
-                        req.method,
-                        connect_error=failure.connect_error,
-                        sent_error=not failure.connect_error,
-                        replay_safe=req.replay_safe,
-                    ) and self._backoff(attempt, None, deadline):
-                        continue
-                    failure.error.attempts = attempt
-                    raise failure.error from None
+                    self._retry_or_raise(failure, req, sockets, total, attempt, deadline)
+                    continue
                 if sockets.fired:
                     # The watchdog cut the headers short, and http.client took the cut for their
                     # end: what arrived is not an answer.
@@ -217,21 +229,17 @@ class Runner:
                     self._raise_if_deadline(sockets, req, total, attempt)
 
                 status = response.status_code
-                if status in RETRY_STATUSES and policy.should_retry(
-                    attempt, req.method, status=status, replay_safe=req.replay_safe
-                ):
-                    retry_after = response.headers.get("Retry-After")
-                    wait = policy.wait(
-                        attempt, retry_after=retry_after, now=self._wall_clock(), rng=self._rng
+                if (
+                    status in RETRY_STATUSES
+                    and policy.should_retry(
+                        attempt, req.method, status=status, replay_safe=req.replay_safe
                     )
-                    if self._clock() + wait < deadline:
-                        response.close()
-                        log.info(
-                            "%s %s -> %d, retrying in %.1f s (attempt %d)",
-                            req.method, req.url, status, wait, attempt,
-                        )  # fmt: skip
-                        self._sleep(wait)
-                        continue
+                    and self._backoff(
+                        attempt, deadline, response.headers.get("Retry-After"), req, str(status)
+                    )
+                ):
+                    response.close()
+                    continue
                 try:
                     result = self._finish(
                         response,
@@ -243,28 +251,57 @@ class Runner:
                     )
                     log.info(
                         "%s %s -> %d (%d attempt%s, %.3f s)",
-                        req.method, req.url, result.status_code, attempt,
+                        req.method, without_query(req.url), result.status_code, attempt,
                         "" if attempt == 1 else "s", result.elapsed,
                     )  # fmt: skip
                     return result
                 except Failure as failure:
-                    self._raise_if_deadline(sockets, req, total, attempt)
-                    if policy.should_retry(
-                        attempt, req.method, sent_error=True, replay_safe=req.replay_safe
-                    ) and self._backoff(attempt, None, deadline):
-                        continue
-                    failure.error.attempts = attempt
-                    raise failure.error from None
+                    self._retry_or_raise(failure, req, sockets, total, attempt, deadline)
+                    continue
             finally:
                 watchdog.disarm(entry)
 
-    def _backoff(self, attempt: int, retry_after: Optional[str], deadline: float) -> bool:
+    def _retry_or_raise(
+        self,
+        failure: Failure,
+        req: OutgoingRequest,
+        sockets: CallSockets,
+        total: float,
+        attempt: int,
+        deadline: float,
+    ) -> None:
+        """Return (after waiting) when the failed attempt may be repeated; raise otherwise."""
+        self._raise_if_deadline(sockets, req, total, attempt)
+        if self.retry_policy.should_retry(
+            attempt,
+            req.method,
+            connect_error=failure.connect_error,
+            sent_error=not failure.connect_error,
+            replay_safe=req.replay_safe,
+        ) and self._backoff(attempt, deadline, None, req, type(failure.error).__name__):
+            return
+        failure.error.attempts = attempt
+        raise failure.error from None
+
+    def _backoff(
+        self,
+        attempt: int,
+        deadline: float,
+        retry_after: Optional[str],
+        req: OutgoingRequest,
+        outcome: str,
+    ) -> bool:
+        """Wait before the next attempt, unless the wait would pass the deadline (then False)."""
         wait = self.retry_policy.wait(
             attempt, retry_after=retry_after, now=self._wall_clock(), rng=self._rng
         )
         if self._clock() + wait >= deadline:
             return False
-        log.info("transport error on attempt %d, retrying in %.1f s", attempt, wait)
+        # The URL is logged without its query: a caller may put anything in a query value.
+        log.info(
+            "%s %s -> %s, retrying in %.1f s (attempt %d)",
+            req.method, without_query(req.url), outcome, wait, attempt,
+        )  # fmt: skip
         self._sleep(wait)
         return True
 
@@ -274,7 +311,7 @@ class Runner:
         if sockets.fired:
             raise DeadlineExceeded(
                 f"deadline of {total:g} s passed during attempt {attempt}: {req.method} "
-                f"{_where(req.url)}",
+                f"{without_query(req.url)}",
                 url=req.url,
                 attempts=attempt,
             )
@@ -302,7 +339,7 @@ class Runner:
         chunks = _checked(response.iter_content(_CHUNK), check_deadline)
         try:
             if output is not None and 200 <= response.status_code < 300:
-                result.body_bytes = write_stream(chunks, os.fspath(output), _noop)
+                result.body_bytes = write_stream(chunks, os.fspath(output))
                 result.body_file = os.path.abspath(os.fspath(output))
             else:
                 result.body = read_body(
@@ -378,8 +415,16 @@ class Runner:
         return f"Runner(region={self.region!r}{origin}, credentials={self.credentials!r})"
 
 
-def _noop() -> None:
-    return None
+def _check_output(output: PathLike) -> None:
+    """Refuse an --output path that cannot be written, before anything is sent."""
+    path = os.path.abspath(os.fspath(output))
+    directory = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise InputError(f"{os.fspath(output)!r} is a directory; name a file", field="output")
+    if not os.path.isdir(directory):
+        raise InputError(f"directory {directory!r} does not exist", field="output")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise InputError(f"directory {directory!r} is not writable", field="output")
 
 
 def _checked(chunks: Iterator[bytes], check_deadline: Callable[[], None]) -> Iterator[bytes]:
@@ -391,10 +436,6 @@ def _checked(chunks: Iterator[bytes], check_deadline: Callable[[], None]) -> Ite
     """
     yield from chunks
     check_deadline()
-
-
-def _where(url: str) -> str:
-    return url.split("?", 1)[0]
 
 
 def _positive(value: Optional[float], name: str, default: float) -> float:
@@ -411,10 +452,8 @@ def _default_api_lookup(name: object) -> ApiSpec:
 
     if name in builtin_registry:
         return builtin_registry.get(name)
-    try:
-        from .plugins import plugin_api_registry
-    except ImportError:  # plugins module not present: built-ins only
-        return builtin_registry.get(name)
+    from .plugins import plugin_api_registry
+
     registry: ApiRegistry = plugin_api_registry()
     return registry.get(name)
 

@@ -28,6 +28,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .errors import BrokenResponseError, ConfigError, ConnectError, RequestTimeout, TransportError
 from .request import OutgoingRequest
+from .urls import is_loopback, without_query
 
 __all__ = ["CallSockets", "Failure", "Transport"]
 
@@ -150,10 +151,6 @@ def _valid_proxy(url: str) -> bool:
     return bool(parsed.host) and parsed.scheme in (None, "http", "https", "socks5", "socks5h")
 
 
-def _is_loopback(host: str) -> bool:
-    return host == "localhost" or host.startswith("127.") or host in ("::1", "[::1]")
-
-
 class Transport:
     """One ``requests.Session`` (connection pool), shared by every call and thread of a runner."""
 
@@ -199,7 +196,7 @@ class Transport:
         host = parts.hostname or ""
         proxy = self._proxies.get(parts.scheme)
         # Loopback (the sandbox, test servers) never goes through a proxy.
-        if proxy is None or _is_loopback(host) or self._bypassed(parts.netloc):
+        if proxy is None or is_loopback(host) or self._bypassed(parts.netloc):
             result: dict[str, str] = {}
         else:
             result = {parts.scheme: proxy}
@@ -291,14 +288,9 @@ def _reason(exc: BaseException) -> str:
     return text or name
 
 
-def _where(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
-
-
 def classify(exc: BaseException, url: str) -> Failure:
     """Map a ``requests``/``urllib3`` exception to our error, and say whether anything was sent."""
-    where = _where(url)
+    where = without_query(url)
     reason = _reason(exc)
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return Failure(RequestTimeout(f"connect timed out: {where}", url=url), connect_error=True)

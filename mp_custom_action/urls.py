@@ -49,11 +49,13 @@ from .inputs import LONE_SURROGATE, is_utf8_encodable
 __all__ = [
     "QueryItems",
     "encode_query",
+    "is_loopback",
     "join",
     "merge_query",
     "normalize_query_object",
     "split_relative_url",
     "validate_origin",
+    "without_query",
 ]
 
 #: An ordered list of (key, value) pairs; a key may repeat (lists repeat the key).
@@ -316,6 +318,14 @@ def join(base_url: str, path: str, query: Sequence[tuple[str, str]] = ()) -> str
     return url
 
 
+def without_query(url: str) -> str:
+    """``url`` without its query: what log lines, reprs and error messages show.
+
+    Query values are the caller's and may hold anything, a referenced secret included.
+    """
+    return url.split("?", 1)[0]
+
+
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -355,7 +365,7 @@ def validate_origin(origin: object, *, field: str = "origin") -> Optional[str]:
             "'-' and '.'; IPv6 in brackets; international names in their xn-- form)",
             field=field,
         )
-    if scheme == "http" and not _is_loopback(host):
+    if scheme == "http" and not is_loopback(host):
         raise OriginError(
             "plain http is allowed only for loopback origins (127.0.0.1, ::1, localhost); use https",
             field=field,
@@ -381,7 +391,9 @@ def _plain_host(host: str) -> bool:
     return True
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Is ``host`` this machine: ``localhost``, 127.0.0.0/8 or ``::1`` (brackets allowed)?"""
+    host = host.strip("[]").lower()
     if host == "localhost":
         return True
     try:

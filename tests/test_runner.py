@@ -412,3 +412,56 @@ def test_output_file_mode_follows_the_umask(server: ScriptedServer, tmp_path: Pa
     finally:
         os.umask(old)
     assert (tmp_path / "e.jsonl").stat().st_mode & 0o777 == 0o644
+
+
+def test_log_lines_and_reprs_leave_the_query_out(
+    server: ScriptedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    replies = iter([Reply(503), Reply.json({})])
+    server.handler = lambda req: next(replies)
+    clock = FakeClock()
+    with caplog.at_level(logging.INFO, logger="mp_custom_action"):
+        with loopback_runner(server, clock) as runner:
+            result = runner.run({**GET_NAMES, "query": {"where": "private-value"}})
+            request = runner.prepare({**GET_NAMES, "query": {"where": "private-value"}})
+    text = caplog.text + repr(result) + repr(request)
+    assert "/api/2.0/events/names" in caplog.text
+    assert "retrying" in caplog.text
+    assert "private-value" not in text
+    assert "project_id" not in text
+
+
+def test_output_path_that_cannot_be_written_is_refused_before_sending(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    from mp_custom_action.errors import InputError
+
+    with loopback_runner(server) as runner:
+        with pytest.raises(InputError, match=r"^output: directory .* does not exist"):
+            runner.run({"method": "GET", "api": "export"}, output=tmp_path / "missing" / "e.jsonl")
+        with pytest.raises(InputError, match=r"^output: .* is a directory"):
+            runner.run({"method": "GET", "api": "export"}, output=tmp_path)
+    assert server.received == []
+
+
+def test_environment_gives_timeout_and_retries_after_arguments() -> None:
+    env = {"MP_TIMEOUT": "7.5", "MP_RETRIES": "1", "MP_REGION": "eu", "MP_TOKEN": "t"}
+    with Runner(env=env) as runner:
+        assert (runner.timeout, runner.retry_policy.retries, runner.region) == (7.5, 1, "eu")
+    with Runner(env=env, timeout=3, retries=0, region="in") as runner:
+        assert (runner.timeout, runner.retry_policy.retries, runner.region) == (3.0, 0, "in")
+
+
+def test_one_loopback_rule_for_origins_and_proxies() -> None:
+    from mp_custom_action.transport import Transport
+    from mp_custom_action.urls import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("[::1]") and is_loopback("LOCALHOST")
+    assert not is_loopback("127.evil.example")
+    transport = Transport({"HTTPS_PROXY": "http://proxy.internal:3128"})
+    assert transport.proxies_for("https://127.evil.example/api") == {
+        "https": "http://proxy.internal:3128"
+    }
+    transport.close()

@@ -133,20 +133,12 @@ def open_runner(args: argparse.Namespace, **overrides: Any) -> Iterator[Runner]:
             settings.update(_without(sandbox_layer, "origin"))
             if flags.get("origin") is None:
                 settings["origin"] = sandbox_layer["origin"]
-        runner = Runner(**settings, env=_without_credentials(os.environ))
+        runner = Runner(**settings)
         stack.callback(runner.close)
         yield runner
 
 
 _CREDENTIAL_SETTINGS = ("username", "secret", "api_secret", "token", "project_id")
-
-
-def _without_credentials(env: Mapping[str, str]) -> dict[str, str]:
-    """The environment minus MP_* credentials: settings already carry the ones that apply."""
-    from ..credentials import ENV_VARS
-
-    drop = set(ENV_VARS.values())
-    return {k: v for k, v in env.items() if k not in drop}
 
 
 def _without(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
