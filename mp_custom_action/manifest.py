@@ -88,6 +88,8 @@ class Step:
     region: Optional[str] = None
     auth: Optional[str] = None
     output: Optional[str] = None
+    #: Every reference in the inputs, with the JSON path of the string holding it.
+    refs: tuple[tuple[str, Ref], ...] = field(default=(), repr=False)
     step_refs: bool = False
     #: The inputs with ${env...} and $${ resolved, for a step without step references.
     resolved: Any = None
@@ -181,7 +183,7 @@ def _check_plain_json(data: Mapping[str, Any]) -> None:
         check_json_value(data, field="manifest")
     except BodyError as exc:
         field = (exc.field or "").partition(".")[2] or None
-        raise ManifestError(str(exc).split(": ", 1)[-1], field=field) from None
+        raise ManifestError(exc.detail, field=field) from None
 
 
 def _check_credential_keys(value: Any, path: str) -> None:
@@ -267,13 +269,13 @@ def _step(index: int, raw: Mapping[str, Any], env: Mapping[str, str]) -> Step:
     )
     if step.region is not None:
         normalize_region(step.region, field=f"{where}.region")
-    refs = find_refs(step.inputs, field=step.inputs_field)
-    for at, ref in refs:
+    step.refs = tuple(find_refs(step.inputs, field=step.inputs_field))
+    for at, ref in step.refs:
         if ref.kind == "env" and ref.name not in env:
             raise ManifestError(
                 f"{ref.text}: the environment variable {ref.name} is not set", field=at
             )
-    step.step_refs = any(ref.kind == "steps" for _, ref in refs)
+    step.step_refs = any(ref.kind == "steps" for _, ref in step.refs)
     if not step.step_refs:
         sensitive: list[str] = []
         step.resolved = substitute(
@@ -308,7 +310,7 @@ def _check_names_and_refs(steps: list[Step]) -> None:
     for step in steps:
         if not step.step_refs:
             continue
-        for at, ref in find_refs(step.inputs, field=step.inputs_field):
+        for at, ref in step.refs:
             if ref.kind != "steps":
                 continue
             target = seen.get(ref.name)

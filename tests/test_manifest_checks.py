@@ -250,3 +250,14 @@ def test_a_step_reading_earlier_results_has_its_credentials_checked_before_sendi
     assert res.exit_status == 3
     assert "steps[1]: the Connectors API" in res.stderr
     assert server.received == []
+
+
+def test_a_python_manifest_value_that_is_not_json_keeps_its_whole_message() -> None:
+    """The message came from splitting the error text at ": ", which cut a key holding ": "."""
+    from mp_custom_action.errors import ManifestError
+    from mp_custom_action.manifest import load_manifest
+
+    with pytest.raises(ManifestError) as info:
+        load_manifest({**GOOD, "note: x": float("nan")}, env={})
+    assert info.value.field == "note: x"
+    assert info.value.detail == "NaN and infinity are not valid JSON numbers"
