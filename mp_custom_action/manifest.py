@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .apis import normalize_region
+from .credentials import ENV_VARS
 from .errors import ManifestError
 from .references import Ref, find_refs, substitute
 
@@ -49,6 +50,8 @@ _CREDENTIAL_WORDS = frozenset({"secret", "password", "passwd", "token", "authori
 _CREDENTIAL_PAIRS = frozenset({("api", "key"), ("private", "key"), ("access", "key")})
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _ENV_REF = re.compile(r"^\$\{env\.[A-Za-z_][A-Za-z0-9_]*\}$")
+#: The variables credentials are read from: a value read from one is masked wherever it is used.
+_CREDENTIAL_VARS = frozenset(var for key, var in ENV_VARS.items() if key != "project_id")
 
 
 @functools.lru_cache(maxsize=1)
@@ -93,7 +96,8 @@ class Step:
     step_refs: bool = False
     #: The inputs with ${env...} and $${ resolved, for a step without step references.
     resolved: Any = None
-    #: Values read from ${env...} under credential-like keys: masked in --dry-run output.
+    #: Values read from ${env...} that may be secret (see :func:`is_secret_ref`): masked in
+    #: --dry-run output and in error messages.
     sensitive: tuple[str, ...] = ()
     request: Optional[OutgoingRequest] = field(default=None, repr=False)
 
@@ -276,24 +280,38 @@ def _step(index: int, raw: Mapping[str, Any], env: Mapping[str, str]) -> Step:
                 f"{ref.text}: the environment variable {ref.name} is not set", field=at
             )
     step.step_refs = any(ref.kind == "steps" for _, ref in step.refs)
-    if not step.step_refs:
-        sensitive: list[str] = []
-        step.resolved = substitute(
-            step.inputs, functools.partial(env_value, env, sensitive), field=step.inputs_field
+    step.sensitive = tuple(
+        dict.fromkeys(
+            env[ref.name] for at, ref in step.refs if ref.kind == "env" and is_secret_ref(ref, at)
         )
-        step.sensitive = tuple(sensitive)
+    )
+    if not step.step_refs:
+        step.resolved = substitute(
+            step.inputs, functools.partial(env_value, env), field=step.inputs_field
+        )
     return step
 
 
-def env_value(env: Mapping[str, str], sensitive: list[str], ref: Ref, at: str) -> Any:
-    """Resolve an ``${env...}`` reference, noting values read under credential-like keys."""
+def is_secret_ref(ref: Ref, at: str) -> bool:
+    """May the value of ``${env.NAME}`` at ``at`` be secret? Then it is masked wherever shown.
+
+    It may when the variable is one credentials are read from (``MP_SECRET``...), when its name
+    is credential-like (``WAREHOUSE_PASSWORD``), or when the key holding it is (``password``).
+    """
+    return (
+        ref.name in _CREDENTIAL_VARS
+        or credential_like(ref.name)
+        or credential_like(at.rsplit(".", 1)[-1])
+    )
+
+
+def env_value(env: Mapping[str, str], ref: Ref, at: str) -> Any:
+    """Resolve an ``${env...}`` reference."""
     if ref.kind != "env":  # pragma: no cover - only called for steps without step references
         raise ManifestError(f"{ref.text} cannot be read here", field=at)
     value = env.get(ref.name)
     if value is None:
         raise ManifestError(f"{ref.text}: the environment variable {ref.name} is not set", field=at)
-    if credential_like(at.rsplit(".", 1)[-1]):
-        sensitive.append(value)
     return value
 
 

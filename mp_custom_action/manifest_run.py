@@ -10,10 +10,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
+from urllib.parse import quote, quote_plus
 
-from .errors import CredentialError, ExitStatus, ManifestError, MpError
+from .errors import CredentialError, ExitStatus, InputError, ManifestError, MpError, one_line
 from .manifest import Manifest, ManifestRun, Step, env_value
 from .references import Ref, find_refs, substitute, walk_result
+from .urls import _PATH_SAFE as PATH_SAFE  # how urls.py percent-encodes a path
 
 if TYPE_CHECKING:
     from .presets import Preset
@@ -40,7 +42,7 @@ def check_manifest(
 
     ``region`` (the --region flag) overrides the manifest's and the steps' own regions.
     Raises the first problem (an :class:`~.errors.InputError` naming ``steps[i]...``, or a
-    credential error); sends nothing.
+    credential error); sends nothing. A secret read from ``${env...}`` shows as ``***`` in it.
     """
     for step in manifest.steps:
         if region is not None:
@@ -49,14 +51,18 @@ def check_manifest(
             step.region = manifest.region
         if step.preset is not None:
             _find_preset(step, strict_plugins)
-        if not step.step_refs:
-            step.request = _prepare(step, runner, step.resolved, strict_plugins)
-        else:
-            # Stand-ins check the rest (path, body, credentials) before anything is sent.
-            try:
+        try:
+            if not step.step_refs:
+                step.request = _prepare(step, runner, step.resolved, strict_plugins)
+            else:
+                # Stand-ins check the rest (path, body, credentials) before anything is sent.
                 _prepare_with_standins(step, runner, manifest.env, lambda ref: "0")
-            except _Unbuildable:
-                pass  # checked when it runs, with the earlier results in hand
+        except _Unbuildable:
+            pass  # checked when it runs, with the earlier results in hand
+        except MpError as exc:
+            # An error quotes the value it refused, which may be a secret read from ${env...}.
+            _mask_error(exc, step.sensitive)
+            raise
 
 
 def run_manifest(
@@ -87,7 +93,7 @@ def run_manifest(
             result = runner.send(request, output=step.output)
         except MpError as exc:
             results[step.name] = None
-            out.append({"name": step.name, "error": str(exc)})
+            out.append({"name": step.name, "error": _mask(str(exc), step.sensitive)})
             status = int(exc.exit_status)
         else:
             data = result.to_dict()
@@ -104,8 +110,8 @@ def run_manifest(
 def dry_run(manifest: Manifest, runner: Runner) -> dict[str, Any]:
     """Each step's request as ``call --dry-run`` shows it; earlier results appear as references.
 
-    Call :func:`check_manifest` first. Values read from ``${env...}`` under credential-like keys
-    are shown as ``***``.
+    Call :func:`check_manifest` first. Values read from ``${env...}`` that may be secret (a
+    credential variable, a credential-like variable name or key) are shown as ``***``.
     """
     steps = []
     for step in manifest.steps:
@@ -121,13 +127,11 @@ def dry_run(manifest: Manifest, runner: Runner) -> dict[str, Any]:
                 return name
 
             try:
-                request, sensitive, body_ref = _prepare_with_standins(
-                    step, runner, manifest.env, token
-                )
+                request, body_ref = _prepare_with_standins(step, runner, manifest.env, token)
             except _Unbuildable:
                 steps.append({"name": step.name, "call": step.inputs})
                 continue
-            shown = _mask(_untoken(request.describe(), tokens), sensitive)
+            shown = _mask(_untoken(request.describe(), tokens), step.sensitive)
             if body_ref is not None:
                 shown["body"] = body_ref
         steps.append({"name": step.name, **shown})
@@ -172,13 +176,12 @@ def _prepare_with_standins(
     runner: Runner,
     env: Mapping[str, str],
     standin: Callable[[Ref], Any],
-) -> tuple[OutgoingRequest, tuple[str, ...], Optional[str]]:
+) -> tuple[OutgoingRequest, Optional[str]]:
     """Build the request with ``standin(ref)`` for each step reference (check and dry run).
 
-    Returns the request, the values to mask, and the reference text when the whole body is one.
+    Returns the request, and the reference text when the whole body is one.
     Raises :class:`_Unbuildable` for a raw step whose method, API, region or auth is a reference.
     """
-    sensitive: list[str] = []
     body_ref: Optional[str] = None
     inputs: dict[str, Any] = {}
     for key, value in step.inputs.items():
@@ -194,7 +197,7 @@ def _prepare_with_standins(
 
     def resolve(ref: Ref, at: str) -> Any:
         if ref.kind == "env":
-            return env_value(env, sensitive, ref, at)
+            return env_value(env, ref, at)
         return standin(ref)
 
     inputs = substitute(inputs, resolve, field=step.inputs_field)
@@ -205,7 +208,7 @@ def _prepare_with_standins(
         request = _prepare_card(runner, _with_step_settings(step, card), f"{step.where}.")
     else:
         request = _prepare(step, runner, inputs, strict=None)
-    return request, tuple(sensitive), body_ref
+    return request, body_ref
 
 
 class _Unbuildable(Exception):
@@ -216,7 +219,7 @@ def _runtime_value(
     env: Mapping[str, str], results: Mapping[str, Optional[dict[str, Any]]], ref: Ref, at: str
 ) -> Any:
     if ref.kind == "env":
-        return env_value(env, [], ref, at)
+        return env_value(env, ref, at)
     result = results.get(ref.name)
     if result is None:
         raise ManifestError(f"{ref.text}: step {ref.name!r} failed and has no result", field=at)
@@ -241,14 +244,41 @@ def _mask(value: Any, sensitive: tuple[str, ...]) -> Any:
         return value
     if isinstance(value, str):
         for secret in sensitive:
-            if secret:
-                value = value.replace(secret, "***")
+            for form in _written_forms(secret):
+                value = value.replace(form, "***")
         return value
     if isinstance(value, Mapping):
         return {k: _mask(v, sensitive) for k, v in value.items()}
     if isinstance(value, list):
         return [_mask(v, sensitive) for v in value]
     return value
+
+
+@functools.lru_cache(maxsize=64)
+def _written_forms(secret: str) -> tuple[str, ...]:
+    """``secret`` as it may appear: as is, percent-encoded in a path, a query or a form body,
+    and with control characters escaped (as error messages write them); longest first."""
+    if not secret:
+        return ()
+    forms = {
+        secret,
+        one_line(secret),
+        quote(secret, safe=""),
+        quote(secret, safe=PATH_SAFE),
+        quote_plus(secret),
+    }
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def _mask_error(exc: MpError, sensitive: tuple[str, ...]) -> None:
+    """Mask ``sensitive`` values in ``exc``'s message, in place (it is raised on as it is)."""
+    message = _mask(exc.message, sensitive)
+    if message == exc.message:
+        return
+    exc.message = message
+    exc.args = (message,)
+    if isinstance(exc, InputError):
+        exc.detail = _mask(exc.detail, sensitive)
 
 
 # -- presets ------------------------------------------------------------------------------------
