@@ -37,7 +37,9 @@ environment:
   MP_USERNAME, MP_SECRET   service account       MP_API_SECRET  project API secret (deprecated)
   MP_TOKEN                 project token         MP_PROJECT_ID  project id
   MP_REGION                us (standard), eu, in (india)
+  MP_TIMEOUT, MP_RETRIES   total deadline in seconds (default 300); retries (default 4)
   MP_PROFILE, MP_CONFIG    profile name and config file (see docs/configuration.md)
+  MP_STRICT_PLUGINS=1      a plugin that fails to load is an error, not a warning
 """
 
 
@@ -58,13 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f".commands.{name}", __package__)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.commands.{name}":
-                raise
-            continue  # a command not built yet
-        module.add_parser(subparsers)
+        importlib.import_module(f".commands.{name}", __package__).add_parser(subparsers)
     return parser
 
 

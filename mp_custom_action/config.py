@@ -10,16 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from .credentials import ENV_VARS as CREDENTIAL_ENV_VARS
+
 __all__ = ["ENV_NAMES", "SETTINGS", "resolve_settings"]
 
 #: Settings a layer may give, and the environment variable of each.
 ENV_NAMES = {
     "region": "MP_REGION",
-    "project_id": "MP_PROJECT_ID",
-    "username": "MP_USERNAME",
-    "secret": "MP_SECRET",
-    "api_secret": "MP_API_SECRET",
-    "token": "MP_TOKEN",
+    **CREDENTIAL_ENV_VARS,
     "timeout": "MP_TIMEOUT",
     "retries": "MP_RETRIES",
 }

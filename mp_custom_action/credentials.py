@@ -2,7 +2,8 @@
 
 Every secret value is held in a :class:`Secret`, whose ``str``/``repr`` is ``***``: a credential
 cannot reach a message, a log line or a repr by accident, only through :meth:`Secret.reveal`,
-which is called in exactly one place, where the wire form is built.
+which is called only where a wire form is built (the Basic header, the token written into data)
+or a value is handed to a redaction scanner.
 """
 
 from __future__ import annotations

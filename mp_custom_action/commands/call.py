@@ -6,13 +6,7 @@ import argparse
 from typing import Any
 
 from ..errors import InputError
-from .common import (
-    add_request_options,
-    exit_status_for,
-    open_runner,
-    print_json,
-    read_json_argument,
-)
+from .common import add_request_options, open_runner, read_json_argument, send_or_describe
 
 EXAMPLES = """\
 examples:
@@ -69,7 +63,8 @@ def _pairs(values: list[str], *, field: str) -> list[tuple[str, str]]:
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise InputError(f"expected KEY=VALUE, got {item!r}", field=field)
+            # The item is not quoted back: a header's value may be an API key.
+            raise InputError("expected KEY=VALUE", field=field)
         pairs.append((key, value))
     return pairs
 
@@ -103,10 +98,4 @@ def inputs_from_args(args: argparse.Namespace) -> dict[str, Any]:
 def run_call(args: argparse.Namespace) -> int:
     inputs = inputs_from_args(args)
     with open_runner(args) as runner:
-        request = runner.prepare(inputs)
-        if args.dry_run:
-            print_json(request.describe())
-            return 0
-        result = runner.send(request, output=args.output)
-    print_json(result.to_dict())
-    return exit_status_for(result, args.check_status)
+        return send_or_describe(runner, runner.prepare(inputs), args)

@@ -6,13 +6,7 @@ import argparse
 from typing import Any
 
 from ..errors import InputError
-from .common import (
-    add_request_options,
-    exit_status_for,
-    open_runner,
-    print_json,
-    read_json_argument,
-)
+from .common import add_request_options, open_runner, read_json_argument, send_or_describe
 
 EXAMPLE = """\
 example:
@@ -52,10 +46,4 @@ def run_card(args: argparse.Namespace) -> int:
             f"expected a JSON object of card inputs, got {type(inputs).__name__}", field="card"
         )
     with open_runner(args) as runner:
-        request = runner.prepare(inputs)
-        if args.dry_run:
-            print_json(request.describe())
-            return 0
-        result = runner.send(request, output=args.output)
-    print_json(result.to_card())
-    return exit_status_for(result, args.check_status)
+        return send_or_describe(runner, runner.prepare(inputs), args, card=True)

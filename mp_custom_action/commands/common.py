@@ -8,11 +8,13 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from ..credentials import ENV_VARS
 from ..errors import ExitStatus, InputError
 
 if TYPE_CHECKING:
+    from ..request import OutgoingRequest
     from ..results import Result
     from ..runner import Runner
 
@@ -22,10 +24,13 @@ __all__ = [
     "open_runner",
     "print_json",
     "read_json_argument",
+    "send_or_describe",
 ]
 
 
-def add_request_options(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
+def add_request_options(
+    parser: argparse.ArgumentParser, *, output: bool = True, check_status: bool = True
+) -> None:
     """The connection and safety options of call, card, preset and run."""
     group = parser.add_argument_group("connection")
     group.add_argument("--region", help="us (standard, the default), eu, in (india); env MP_REGION")
@@ -44,7 +49,7 @@ def add_request_options(parser: argparse.ArgumentParser, *, output: bool = True)
         "--sandbox",
         action="store_true",
         help="start the built-in local sandbox for this command and send to it, with its demo "
-        "credentials unless others are set",
+        "credentials (your MP_* and profile credentials are not used)",
     )
     group.add_argument("--profile", help="profile from the config file (env MP_PROFILE)")
     group.add_argument(
@@ -66,11 +71,12 @@ def add_request_options(parser: argparse.ArgumentParser, *, output: bool = True)
         action="store_true",
         help="print the request that would be sent (credentials redacted) and send nothing",
     )
-    behaviour.add_argument(
-        "--check-status",
-        action="store_true",
-        help="exit 4 on a 4xx answer and 5 on a 5xx answer (default: exit 0, status in output)",
-    )
+    if check_status:
+        behaviour.add_argument(
+            "--check-status",
+            action="store_true",
+            help="exit 4 on a 4xx answer and 5 on a 5xx answer (default: exit 0, status in output)",
+        )
     if output:
         behaviour.add_argument(
             "--output",
@@ -102,7 +108,7 @@ def read_json_argument(value: str, *, field: str) -> Any:
 
 
 @contextlib.contextmanager
-def open_runner(args: argparse.Namespace, **overrides: Any) -> Iterator[Runner]:
+def open_runner(args: argparse.Namespace) -> Iterator[Runner]:
     """The Runner for a command: flags > environment > profile > defaults, and ``--sandbox``."""
     from ..config import resolve_settings
     from ..runner import Runner
@@ -113,7 +119,6 @@ def open_runner(args: argparse.Namespace, **overrides: Any) -> Iterator[Runner]:
         "auth": getattr(args, "auth", None),
         "timeout": getattr(args, "timeout", None),
         "retries": getattr(args, "retries", None),
-        **{k: v for k, v in overrides.items() if v is not None},
     }
     profile = _load_profile(args)
     with contextlib.ExitStack() as stack:
@@ -128,7 +133,7 @@ def open_runner(args: argparse.Namespace, **overrides: Any) -> Iterator[Runner]:
             # The sandbox's demo credentials replace the user's as one set: mixing a real
             # MP_PROJECT_ID with the demo service account would only get 403s, and real secrets
             # have no business going to a local test server.
-            for name in _CREDENTIAL_SETTINGS:
+            for name in ENV_VARS:
                 settings.pop(name, None)
             settings.update(_without(sandbox_layer, "origin"))
             if flags.get("origin") is None:
@@ -138,18 +143,13 @@ def open_runner(args: argparse.Namespace, **overrides: Any) -> Iterator[Runner]:
         yield runner
 
 
-_CREDENTIAL_SETTINGS = ("username", "secret", "api_secret", "token", "project_id")
-
-
 def _without(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if k != key}
 
 
 def _load_profile(args: argparse.Namespace) -> Optional[Mapping[str, Any]]:
-    try:
-        from ..profiles import load_profile
-    except ImportError:
-        return None
+    from ..profiles import load_profile
+
     # A manifest's ``profile`` (set on args by ``run``) comes after --profile and MP_PROFILE.
     return load_profile(
         getattr(args, "profile", None),
@@ -190,6 +190,29 @@ def print_json(value: Any) -> None:
         # or characters the terminal's encoding lacks: \uXXXX escapes are the same JSON value.
         sys.stdout.write(json.dumps(value, indent=2) + "\n")
     sys.stdout.flush()
+
+
+def send_or_describe(
+    runner: Runner,
+    request: OutgoingRequest,
+    args: argparse.Namespace,
+    *,
+    card: bool = False,
+    after: Optional[Callable[[Result], object]] = None,
+) -> int:
+    """Print the dry run, or send and print the result: how call, card and preset end.
+
+    ``card`` prints the card's output names; ``after`` sees the result before it is printed.
+    Returns the exit status.
+    """
+    if args.dry_run:
+        print_json(request.describe())
+        return int(ExitStatus.OK)
+    result = runner.send(request, output=args.output)
+    if after is not None:
+        after(result)
+    print_json(result.to_card() if card else result.to_dict())
+    return exit_status_for(result, args.check_status)
 
 
 def exit_status_for(result: Result, check_status: bool) -> int:

@@ -5,13 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import (
-    add_request_options,
-    exit_status_for,
-    open_runner,
-    print_json,
-    read_json_argument,
-)
+from .common import add_request_options, open_runner, read_json_argument, send_or_describe
 from .presets import add_plugin_options, strict_flag
 
 EXAMPLES = """\
@@ -60,12 +54,5 @@ def run_preset(args: argparse.Namespace) -> int:
     preset_input = {} if args.input is None else read_json_argument(args.input, field="--input")
     with open_runner(args) as runner:
         inputs = preset.to_inputs(preset_input, project_id=runner.credentials.project_id)
-        request = runner.prepare(inputs)
-        if args.dry_run:
-            print_json(request.describe())
-            return 0
-        result = runner.send(request, output=args.output)
-    if args.check_response:
-        preset.warn_response(result)
-    print_json(result.to_dict())
-    return exit_status_for(result, args.check_status)
+        after = preset.warn_response if args.check_response else None
+        return send_or_describe(runner, runner.prepare(inputs), args, after=after)
