@@ -62,6 +62,16 @@ FORBIDDEN_HEADERS = frozenset(
         "content-length",
         "transfer-encoding",
         "content-type",
+        # The body is sent as it is built: a caller's Content-Encoding would mislabel it.
+        "content-encoding",
+        # Connection management is the HTTP library's (hop-by-hop headers, RFC 9110 7.6.1).
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
     }
 )
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 field-name
@@ -162,7 +172,8 @@ def normalize_headers(headers: object, *, field: str = "headers") -> dict[str, s
         where = f"{field}.{name}"
         if name.lower() in FORBIDDEN_HEADERS:
             raise HeaderError(
-                "is set by the connector (authorization, cookies, framing and content type) "
+                "is set by the connector (authorization, cookies, framing, connection and "
+                "content type) "
                 "and cannot be given",
                 field=where,
             )

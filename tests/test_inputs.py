@@ -120,7 +120,8 @@ def test_caller_headers_are_added() -> None:
 @pytest.mark.parametrize(
     "name",
     ["Authorization", "authorization", "Proxy-Authorization", "Cookie", "Host", "Content-Length",
-     "Transfer-Encoding", "Content-Type", "CONTENT-TYPE"],
+     "Transfer-Encoding", "Content-Type", "CONTENT-TYPE", "Content-Encoding", "Connection",
+     "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade", "Expect"],
 )  # fmt: skip
 def test_connector_owned_headers_are_refused(name: str) -> None:
     with pytest.raises(HeaderError, match=f"headers.{name}: is set by the connector"):

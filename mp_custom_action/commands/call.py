@@ -51,7 +51,8 @@ def add_parser(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="one extra header (auth, cookies, framing and content type are the connector's)",
+        help="one extra header (auth, cookies, framing, connection and content headers are the "
+        "connector's)",
     )
     parser.add_argument("--body", metavar="JSON", help="JSON body (inline, @file or - for stdin)")
     add_request_options(parser)
