@@ -27,7 +27,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Optional
 
-from .errors import ConfigError, MpWarning
+from .apis import normalize_region
+from .errors import ConfigError, MpWarning, UnknownRegionError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -150,6 +151,11 @@ def _check_value(where: str, key: str, value: Any) -> None:
     if key in _ENV_KEYS or key in ("region", *SECRET_KEYS):
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{where}: expected a non-empty string")
+        if key == "region":
+            try:
+                normalize_region(value)
+            except UnknownRegionError as exc:
+                raise ConfigError(f"{where}: {exc.detail}") from None
     elif key == "project_id":
         ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
         if not ok and not (isinstance(value, str) and value.isdigit() and int(value) > 0):

@@ -169,6 +169,12 @@ def test_a_toml_syntax_error_names_file_line_and_column(tmp_path: Path) -> None:
         ("[profiles.a]\ntimeout = 0\n", "timeout .*: expected a number of seconds > 0"),
         ("[profiles.a]\nretries = 1.5\n", "retries .*: expected a whole number >= 0"),
         ("[profiles.a]\nregion = 3\n", "region .*: expected a non-empty string"),
+        # Found in review: a bad region was reported later as "region: ...", naming no file.
+        (
+            '[profiles.mars-prof]\nregion = "mars"\n',
+            r"\[profiles.mars-prof\] region in .*: expected one of us \(standard\), eu, in "
+            r"\(india\), got 'mars'",
+        ),
         ('[profiles.a]\nsecret = "x"\nsecret_env = "X"\n', "gives both secret and secret_env"),
         ('profiles = "x"\n', "'profiles' in .* must be a table"),
     ],
@@ -178,6 +184,14 @@ def test_a_bad_setting_names_the_file_and_the_key(tmp_path: Path, text: str, mes
     with pytest.raises(ConfigError, match=message) as info:
         read_config(path)
     assert str(path) in str(info.value)
+
+
+def test_every_region_spelling_is_accepted_in_a_profile(tmp_path: Path) -> None:
+    text = "".join(
+        f'[profiles.p{i}]\nregion = "{region}"\n'
+        for i, region in enumerate(["us", "Standard", "EU", "in", " india "])
+    )
+    assert read_config(write(tmp_path / "c.toml", text)) is not None
 
 
 # -- the permission warning ---------------------------------------------------------------------
