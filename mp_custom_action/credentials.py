@@ -214,12 +214,19 @@ def normalize_auth(value: object, *, field: str = "auth") -> str:
 
 
 def choose_credential(
-    creds: Credentials, api: ApiSpec, rule: EndpointRule, auth: str, path: str
+    creds: Credentials,
+    api: ApiSpec,
+    rule: EndpointRule,
+    auth: str,
+    path: str,
+    *,
+    field: Optional[str] = None,
 ) -> AppliedCredential:
     """Pick the credential for one request: service account, then API secret, then project token.
 
     ``auth`` other than ``auto`` forces a kind. A missing credential, or one the endpoint does not
-    accept, is an error naming the environment variables to set. Nothing is sent in either case.
+    accept, is an error naming the environment variables to set (and ``field``, where the action
+    sits). Nothing is sent in either case.
     """
     where = f"the {api.display_name} ({path or '/'})"
     if auth == "auto":
@@ -229,7 +236,8 @@ def choose_credential(
         candidates = tuple(k for k in rule.accepts if k in wanted)
         if not candidates:
             raise CredentialNotAcceptedError(
-                f"{where} does not accept auth={auth!r}; it takes {describe_accepted(rule)}"
+                f"{where} does not accept auth={auth!r}; it takes {describe_accepted(rule)}",
+                field=field,
             )
     for kind in candidates:
         applied = _try_kind(creds, kind, rule)
@@ -237,8 +245,10 @@ def choose_credential(
             return applied
     missing = describe_accepted(EndpointRule(candidates, rule.project_id))
     if auth != "auto" and candidates == ("service_account",) and creds.has_service_account:
-        raise MissingCredentialError(f"{where} needs MP_PROJECT_ID with a service account")
-    raise MissingCredentialError(f"{where} needs {missing}")
+        raise MissingCredentialError(
+            f"{where} needs MP_PROJECT_ID with a service account", field=field
+        )
+    raise MissingCredentialError(f"{where} needs {missing}", field=field)
 
 
 def _try_kind(creds: Credentials, kind: str, rule: EndpointRule) -> Optional[AppliedCredential]:

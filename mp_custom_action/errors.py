@@ -167,9 +167,17 @@ class ConfigError(InputError):
 
 
 class CredentialError(MpError):
-    """No credential this API accepts is available, or the one asked for is not accepted."""
+    """No credential this API accepts is available, or the one asked for is not accepted.
+
+    ``field`` says where the action sits when it is part of something larger (``steps[2]``).
+    """
 
     exit_status = ExitStatus.CREDENTIAL_ERROR
+
+    def __init__(self, message: str, *, field: Optional[str] = None) -> None:
+        self.field = field
+        self.detail = message
+        super().__init__(f"{field}: {message}" if field else message)
 
 
 class MissingCredentialError(CredentialError):

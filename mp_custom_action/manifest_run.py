@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import quote, quote_plus
 
-from .errors import CredentialError, ExitStatus, InputError, ManifestError, MpError, one_line
+from .errors import ExitStatus, InputError, ManifestError, MpError, one_line
 from .manifest import Manifest, ManifestRun, Step, env_value
 from .references import Ref, find_refs, substitute, walk_result
 from .urls import _PATH_SAFE as PATH_SAFE  # how urls.py percent-encodes a path
@@ -153,14 +153,7 @@ def _prepare(step: Step, runner: Runner, inputs: Any, strict: Optional[bool]) ->
     else:
         card = dict(inputs)
         prefix = f"{step.inputs_field}."
-    return _prepare_card(runner, _with_step_settings(step, card), prefix)
-
-
-def _prepare_card(runner: Runner, card: dict[str, Any], prefix: str) -> OutgoingRequest:
-    try:
-        return runner.prepare(card, field_prefix=prefix)
-    except CredentialError as exc:
-        raise type(exc)(f"{prefix.split('.')[0]}: {exc.message}") from None
+    return runner.prepare(_with_step_settings(step, card), field_prefix=prefix)
 
 
 def _with_step_settings(step: Step, card: dict[str, Any]) -> dict[str, Any]:
@@ -205,7 +198,7 @@ def _prepare_with_standins(
         # The preset's schema would refuse a stand-in where it wants a number: render unchecked.
         preset = _find_preset(step, strict=None)
         card = _render_unchecked(preset, inputs, runner, f"{step.where}.input.")
-        request = _prepare_card(runner, _with_step_settings(step, card), f"{step.where}.")
+        request = runner.prepare(_with_step_settings(step, card), field_prefix=f"{step.where}.")
     else:
         request = _prepare(step, runner, inputs, strict=None)
     return request, body_ref

@@ -114,7 +114,9 @@ def build_request(
 
     rule = spec.rule_for(action.method, path)
     auth_name = normalize_auth(action.auth if action.auth is not None else auth, field=f"{p}auth")
-    credential = choose_credential(credentials, spec, rule, auth_name, path)
+    credential = choose_credential(
+        credentials, spec, rule, auth_name, path, field=p.split(".", 1)[0] or None
+    )
 
     if credential.project_id is not None and not any(k == "project_id" for k, _ in query):
         query.append(("project_id", credential.project_id))

@@ -219,3 +219,15 @@ def test_secrets_never_show_in_repr_str_or_format() -> None:
 
     with pytest.raises(TypeError):
         pickle.dumps(secret)
+
+
+def test_credential_errors_say_where_the_action_sits() -> None:
+    with pytest.raises(
+        MissingCredentialError, match=r"^steps\[3\]: the Query API \(/x\) needs"
+    ) as info:
+        build_request(
+            {"method": "GET", "api": "query", "relative_url": "/x"},
+            credentials=Credentials.build(),
+            field_prefix="steps[3].call.",
+        )
+    assert info.value.field == "steps[3]"
