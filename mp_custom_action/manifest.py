@@ -245,6 +245,13 @@ def _check_schema(data: Mapping[str, Any]) -> None:
         )
     if error.validator == "type":
         raise ManifestError(f"expected {value}, got {json.dumps(instance)[:60]}", field=where)
+    if error.validator == "not" and where.endswith(".output"):
+        # The schema's only "not": a step's output stays under the current directory.
+        raise ManifestError(
+            f"expected a relative path without '..' segments (the file is written under the "
+            f"current directory), got {json.dumps(instance)[:60]}",
+            field=where,
+        )
     raise ManifestError(error.message, field=where or None)
 
 

@@ -261,3 +261,36 @@ def test_a_python_manifest_value_that_is_not_json_keeps_its_whole_message() -> N
         load_manifest({**GOOD, "note: x": float("nan")}, env={})
     assert info.value.field == "note: x"
     assert info.value.detail == "NaN and infinity are not valid JSON numbers"
+
+
+@pytest.mark.parametrize(
+    "output",
+    ["/tmp/evil.jsonl", "../evil.jsonl", "out/../../evil.jsonl", "..", "out\\..\\..\\evil",
+     "\\\\server\\share\\evil", "C:\\evil.jsonl", "c:evil.jsonl"],
+)  # fmt: skip
+def test_a_step_output_outside_the_current_directory_is_refused(
+    server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: str
+) -> None:
+    """Found in review: a shared manifest could write any file the user can write."""
+    for name, value in CREDS.items():
+        monkeypatch.setenv(name, value)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    step = {"name": "export", "call": {"method": "GET", "api": "export"}, "output": output}
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({"version": 1, "steps": [step]}))
+    res = cli("run", str(path), "--origin", server.origin)
+    assert res.exit_status == 2
+    assert "error: steps[0].output: expected a relative path without '..' segments" in res.stderr
+    assert server.received == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "work"]
+
+
+@pytest.mark.parametrize("output", ["events.jsonl", "out/events.jsonl", "./a..b/.x", "..data"])
+def test_a_step_output_under_the_current_directory_is_accepted(output: str) -> None:
+    from mp_custom_action.manifest import load_manifest
+
+    step = {"name": "export", "call": {"method": "GET", "api": "export"}, "output": output}
+    manifest = load_manifest({"version": 1, "steps": [step]}, env={})
+    assert manifest.steps[0].output == output
