@@ -141,13 +141,17 @@ def dry_run(manifest: Manifest, runner: Runner) -> dict[str, Any]:
 # -- building one step's request ---------------------------------------------------------------
 
 
-def _prepare(step: Step, runner: Runner, inputs: Any, strict: Optional[bool]) -> OutgoingRequest:
+def _prepare(
+    step: Step, runner: Runner, inputs: Any, strict: Optional[bool], *, check: bool = True
+) -> OutgoingRequest:
+    """The step's request; ``check=False`` skips a preset's input schema (stand-ins in it)."""
     if step.preset is not None:
         preset = _find_preset(step, strict)
         card = preset.to_inputs(
             inputs,
             project_id=runner.credentials.project_id,
             field_prefix=f"{step.where}.input.",
+            check=check,
         )
         prefix = f"{step.where}."
     else:
@@ -194,13 +198,8 @@ def _prepare_with_standins(
         return standin(ref)
 
     inputs = substitute(inputs, resolve, field=step.inputs_field)
-    if step.preset is not None:
-        # The preset's schema would refuse a stand-in where it wants a number: render unchecked.
-        preset = _find_preset(step, strict=None)
-        card = _render_unchecked(preset, inputs, runner, f"{step.where}.input.")
-        request = runner.prepare(_with_step_settings(step, card), field_prefix=f"{step.where}.")
-    else:
-        request = _prepare(step, runner, inputs, strict=None)
+    # A preset's schema would refuse a stand-in where it wants a number: its input is unchecked.
+    request = _prepare(step, runner, inputs, strict=None, check=False)
     return request, body_ref
 
 
@@ -281,21 +280,3 @@ def _find_preset(step: Step, strict: Optional[bool]) -> Preset:
     from .plugins import preset_registry
 
     return preset_registry(strict=strict).get(step.preset, field=f"{step.where}.preset")
-
-
-def _render_unchecked(
-    preset: Preset, data: Mapping[str, Any], runner: Runner, prefix: str
-) -> dict[str, Any]:
-    values = dict(data)
-    project_id = runner.credentials.project_id
-    if "projectId" not in values and project_id is not None and "projectId" in preset.path_params:
-        values["projectId"] = int(project_id)
-    card: dict[str, Any] = {
-        "method": preset.method,
-        "api": preset.api,
-        "relative_url": preset.render_path(values, field_prefix=prefix),
-        "query": values.get("query"),
-    }
-    if values.get("body") is not None:
-        card["body"] = values["body"]
-    return card

@@ -194,26 +194,33 @@ class Preset:
 
         Raises :class:`PresetInputError` naming the JSON path (``body.type``) and what was expected.
         """
-        p = field_prefix
-        if preset_input is None:
-            preset_input = {}
-        if not isinstance(preset_input, Mapping):
-            raise PresetInputError(
-                f"expected a JSON object of inputs, got {json_type(preset_input)}",
-                field=p.rstrip(".") or "input",
-            )
-        data = dict(preset_input)
-        if PROJECT_ID_KEY not in data and project_id is not None and self._takes_project_id():
-            text = str(project_id)
-            data[PROJECT_ID_KEY] = int(text) if text.isdigit() else text
+        data = self._completed(preset_input, project_id, field_prefix)
         if self._valid_fast(data):
             return data
         found = best_error(self._validator, data, required_hints=_PROJECT_ID_HINT)
         if found is not None:
             path, message = found
+            p = field_prefix
             raise PresetInputError(
                 message, field=f"{p}{path}" if path else p.rstrip(".") or "input"
             )
+        return data
+
+    def _completed(
+        self, preset_input: object, project_id: object, field_prefix: str
+    ) -> dict[str, Any]:
+        """``preset_input`` as a new dict, with ``projectId`` from ``project_id`` when not given."""
+        if preset_input is None:
+            preset_input = {}
+        if not isinstance(preset_input, Mapping):
+            raise PresetInputError(
+                f"expected a JSON object of inputs, got {json_type(preset_input)}",
+                field=field_prefix.rstrip(".") or "input",
+            )
+        data = dict(preset_input)
+        if PROJECT_ID_KEY not in data and project_id is not None and self._takes_project_id():
+            text = str(project_id)
+            data[PROJECT_ID_KEY] = int(text) if text.isdigit() else text
         return data
 
     def _takes_project_id(self) -> bool:
@@ -242,14 +249,24 @@ class Preset:
         return path
 
     def to_inputs(
-        self, preset_input: object, *, project_id: object = None, field_prefix: str = ""
+        self,
+        preset_input: object,
+        *,
+        project_id: object = None,
+        field_prefix: str = "",
+        check: bool = True,
     ) -> dict[str, Any]:
         """Check ``preset_input`` and return the card inputs for ``Runner.prepare``/``Runner.run``.
 
         ``project_id`` (the runner's ``credentials.project_id``, i.e. MP_PROJECT_ID) fills
-        ``projectId`` when the input does not give it. Nothing is sent.
+        ``projectId`` when the input does not give it. Nothing is sent. ``check=False`` skips the
+        input schema (a manifest checks a step whose values are stand-ins for earlier results);
+        the rendering and its own checks (path values, unknown keys) are the same.
         """
-        data = self.validate(preset_input, project_id=project_id, field_prefix=field_prefix)
+        if check:
+            data = self.validate(preset_input, project_id=project_id, field_prefix=field_prefix)
+        else:
+            data = self._completed(preset_input, project_id, field_prefix)
         params = self.path_params
         accepted = (*params, BODY_KEY, QUERY_KEY)
         for key in data:

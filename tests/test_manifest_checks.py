@@ -294,3 +294,19 @@ def test_a_step_output_under_the_current_directory_is_accepted(output: str) -> N
     step = {"name": "export", "call": {"method": "GET", "api": "export"}, "output": output}
     manifest = load_manifest({"version": 1, "steps": [step]}, env={})
     assert manifest.steps[0].output == output
+
+
+def test_a_preset_step_reading_earlier_results_is_refused_an_unknown_input_before_sending(
+    server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It was rendered by a copy of Preset.to_inputs that skipped the unknown-key check, so the
+    first step was sent before the second failed."""
+    for name, value in CREDS.items():
+        monkeypatch.setenv(name, value)
+    manifest = change(_set("steps.1.input.bogus", 1))
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(manifest))
+    res = cli("run", str(path), "--origin", server.origin)
+    assert res.exit_status == 2
+    assert "error: steps[1].input.bogus: is not an input of triggerWarehouseRun" in res.stderr
+    assert server.received == []

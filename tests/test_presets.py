@@ -271,6 +271,29 @@ def test_project_id_defaults_to_the_runner_and_the_input_wins(builtins: dict[str
     assert given["relative_url"] == "/projects/7/warehouse-sources"
 
 
+def test_to_inputs_unchecked_renders_the_same_without_the_schema(
+    builtins: dict[str, Preset],
+) -> None:
+    """A manifest checks a step with stand-ins for earlier results (a text where the schema may
+    want a number): check=False skips the schema, and nothing else."""
+    preset = builtins["getWarehouseSource"]
+    data = {"sourceId": "s", "query": {"x": "__mp_ref_0__"}}
+    checked = preset.to_inputs({"sourceId": "s"}, project_id="4242")
+    assert preset.to_inputs({"sourceId": "s"}, project_id="4242", check=False) == checked
+    assert preset.to_inputs(data, project_id="4242", check=False)["query"] == {"x": "__mp_ref_0__"}
+    with pytest.raises(PresetInputError):
+        preset.to_inputs(data, project_id="4242")  # the schema knows no query here
+    # Same projectId rule: filled from project_id, a digit string as an integer, the input wins.
+    for given, project_id in (({}, "4242"), ({}, 4242), ({"projectId": 7}, "4242")):
+        data = {"sourceId": "s", **given}
+        unchecked = preset.to_inputs(data, project_id=project_id, check=False)
+        assert unchecked == preset.to_inputs(data, project_id=project_id)
+    with pytest.raises(PresetInputError, match=r"sourceId: must not be '\.\.'"):
+        preset.to_inputs({"sourceId": ".."}, project_id="4242", check=False)
+    with pytest.raises(PresetInputError, match="bogus: is not an input of getWarehouseSource"):
+        preset.to_inputs({"sourceId": "s", "bogus": 1}, project_id="4242", check=False)
+
+
 def test_missing_project_id_says_how_to_give_it(builtins: dict[str, Preset]) -> None:
     with pytest.raises(PresetInputError) as err:
         builtins["listWarehouseSources"].to_inputs({})
