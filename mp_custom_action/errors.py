@@ -67,6 +67,7 @@ __all__ = [
     "TransportError",
     "UnknownApiError",
     "UnknownRegionError",
+    "shorten",
 ]
 
 
@@ -91,6 +92,11 @@ def one_line(text: str) -> str:
     return "".join(
         c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
     )
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters with ``...``: how messages quote what they were given."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class MpError(Exception):

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .errors import BodyError, HeaderError, InputError, MethodError
+from .errors import BodyError, HeaderError, InputError, MethodError, shorten
 
 __all__ = [
     "CARD_NAMES",
@@ -192,8 +192,7 @@ def normalize_headers(headers: object, *, field: str = "headers") -> dict[str, s
 
 
 def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return shorten(repr(value))
 
 
 #: Why a string that ``json.loads`` accepted ("\\ud800") cannot be sent: UTF-8 cannot encode it.

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .apis import normalize_region
 from .credentials import ENV_VARS
-from .errors import ManifestError
+from .errors import ManifestError, shorten
 from .references import Ref, find_refs, substitute
 
 if TYPE_CHECKING:
@@ -161,9 +161,9 @@ def load_manifest(
         try:
             text = Path(name).read_text(encoding="utf-8")
         except OSError as exc:
-            raise ManifestError(f"cannot read {name}: {exc.strerror}") from None
+            raise ManifestError(f"cannot read {shorten(name, 200)}: {exc.strerror}") from None
         except UnicodeDecodeError:
-            raise ManifestError(f"{name} is not UTF-8 text") from None
+            raise ManifestError(f"{shorten(name, 200)} is not UTF-8 text") from None
         data = parse_json_text(text, field=name)
     if not isinstance(data, Mapping):
         raise ManifestError(f"expected a JSON object, got {type(data).__name__}")

@@ -43,7 +43,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 from urllib.parse import quote, unquote, urlsplit
 
-from .errors import OriginError, QueryError, RelativeUrlError
+from .errors import OriginError, QueryError, RelativeUrlError, shorten
 from .inputs import LONE_SURROGATE, is_utf8_encodable
 
 __all__ = [
@@ -107,7 +107,7 @@ def split_relative_url(
             raise RelativeUrlError(
                 "must be relative (start with '/'); absolute URLs are not allowed", field=field
             )
-        raise RelativeUrlError(f"must start with '/' (or '?'), got {_short(url)!r}", field=field)
+        raise RelativeUrlError(f"must start with '/' (or '?'), got {shorten(url)!r}", field=field)
     if url.startswith("//"):
         raise RelativeUrlError("must not start with '//': that names another host", field=field)
     if "\\" in url:
@@ -205,7 +205,7 @@ def _parse_query_string(query: str, field: str) -> QueryItems:
         value = unquote(value.replace("+", " "))
         if not key:
             raise QueryError(
-                f"query string has an empty parameter name in {_short(part)!r}", field=field
+                f"query string has an empty parameter name in {shorten(part)!r}", field=field
             )
         items.append((key, value))
     return items
@@ -326,10 +326,6 @@ def without_query(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def validate_origin(origin: object, *, field: str = "origin") -> Optional[str]:
     """Check an ``--origin`` override and return it as ``scheme://host[:port]``.
 
@@ -350,7 +346,7 @@ def validate_origin(origin: object, *, field: str = "origin") -> Optional[str]:
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if scheme not in ("http", "https") or not host:
-        raise OriginError(f"expected http(s)://host[:port], got {_short(origin)!r}", field=field)
+        raise OriginError(f"expected http(s)://host[:port], got {shorten(origin)!r}", field=field)
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise OriginError("must not contain user info ('@')", field=field)
     if parts.path not in ("", "/") or parts.query or parts.fragment:
@@ -361,7 +357,7 @@ def validate_origin(origin: object, *, field: str = "origin") -> Optional[str]:
         # The host checked here must be the host connected to: urllib3 would turn a full-width
         # or otherwise non-ASCII name into another (IDNA), after this check has passed.
         raise OriginError(
-            f"host {_short(host)!r} must be an ASCII host name or IP address (letters, digits, "
+            f"host {shorten(host)!r} must be an ASCII host name or IP address (letters, digits, "
             "'-' and '.'; IPv6 in brackets; international names in their xn-- form)",
             field=field,
         )

@@ -308,3 +308,10 @@ def test_sandbox_flag_uses_the_demo_credentials_not_the_users(
     dry = cli("call", "GET", "query", "/2.0/events/names", "--sandbox", "--dry-run")
     assert "project_id=4242424" in dry.json["url"]
     assert dry.json["url"].startswith("http://127.0.0.1:0/api/")
+
+
+def test_a_very_long_manifest_path_is_quoted_short() -> None:
+    result = cli("run", "x" * 5000)
+    assert result.exit_status == 2
+    assert result.stderr.startswith("mp-custom-action: error: cannot read xxx")
+    assert len(result.stderr) < 300

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -463,4 +464,12 @@ def test_a_plain_checkout_reads_the_actions_folder(monkeypatch: pytest.MonkeyPat
         raise ModuleNotFoundError(f"No module named {package!r}")
 
     monkeypatch.setattr(importlib.resources, "files", not_installed)
+    # Wherever the package under test is installed, the checkout this test file sits in has
+    # the layout the fallback expects: mp_custom_action/ beside actions/.
+    from mp_custom_action import builtin_presets
+
+    checkout = Path(__file__).resolve().parent.parent
+    monkeypatch.setattr(
+        builtin_presets, "__file__", str(checkout / "mp_custom_action" / "builtin_presets.py")
+    )
     assert action_documents() == installed
