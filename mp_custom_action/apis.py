@@ -2,24 +2,28 @@
 
 The facts come from Mixpanel's reference (hosts per data-residency region, and the security section
 of each API). Plugins may add selectors through the ``mp_custom_action_apis`` hook; the built-in ones
-are registered here, in the same shape.
+are registered here, in the same shape, and :func:`api_from_definition` checks a plugin's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Optional
+from urllib.parse import urlsplit
 
 from .errors import UnknownApiError, UnknownRegionError
 
 __all__ = [
     "BUILTIN_APIS",
     "CREDENTIAL_KINDS",
+    "DEFINITION_FIELDS",
     "REGIONS",
     "ApiSpec",
     "EndpointRule",
+    "api_from_definition",
     "normalize_region",
 ]
 
@@ -31,6 +35,9 @@ _REGION_ALIASES = {"us": "us", "standard": "us", "eu": "eu", "in": "in", "india"
 #: ``token_basic`` is the project token as a Basic-auth username (``/import``);
 #: ``token_data`` is the project token written into the events or updates (``/track``, ``/engage``).
 CREDENTIAL_KINDS = ("service_account", "secret", "token_basic", "token_data")
+
+#: The keys of an API selector a plugin gives as a dict.
+DEFINITION_FIELDS = ("name", "display_name", "base_urls", "accepts", "project_id", "aliases")
 
 
 def normalize_region(value: Optional[str], *, field: str = "region") -> str:
@@ -241,3 +248,57 @@ class ApiRegistry:
 
 #: The registry of the built-in selectors; plugin selectors are added to a copy by the plugin manager.
 builtin_registry = ApiRegistry()
+
+
+# -- selectors from plugins ---------------------------------------------------------------------
+
+
+def api_from_definition(definition: object, *, plugin: str) -> ApiSpec:
+    """Check a plugin's API selector (an :class:`ApiSpec` or a dict of :data:`DEFINITION_FIELDS`).
+
+    Raises ``ValueError`` or ``TypeError`` saying what is wrong; the caller names the plugin.
+    The base URLs must be on ``mixpanel.com`` or a subdomain: credentials are sent there.
+    """
+    return _on_mixpanel(_build_api(definition, plugin=plugin))
+
+
+def _on_mixpanel(spec: ApiSpec) -> ApiSpec:
+    """Refuse a selector whose base URLs leave Mixpanel: the runner sends credentials there."""
+    for region, url in spec.base_urls.items():
+        host = urlsplit(url).hostname or ""
+        if not (host == "mixpanel.com" or host.endswith(".mixpanel.com")):
+            raise ValueError(
+                f"API {spec.name!r}: base URL for {region!r} must be on mixpanel.com or one of "
+                f"its subdomains (credentials are sent there), got {url!r}"
+            )
+    return spec
+
+
+def _build_api(definition: object, *, plugin: str) -> ApiSpec:
+    if isinstance(definition, ApiSpec):
+        return dataclasses.replace(definition, plugin=plugin)
+    if not isinstance(definition, Mapping):
+        raise TypeError(f"expected an ApiSpec or a dict, got {type(definition).__name__}")
+    unknown = [k for k in definition if k not in DEFINITION_FIELDS]
+    if unknown:
+        raise ValueError(f"unknown field(s) {unknown}; accepted: {', '.join(DEFINITION_FIELDS)}")
+    name = definition.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"name must be a non-empty string, got {name!r}")
+    base_urls = definition.get("base_urls")
+    if not isinstance(base_urls, Mapping):
+        raise ValueError(f"API {name!r}: base_urls must map us, eu and in to https:// URLs")
+    accepts = definition.get("accepts")
+    if isinstance(accepts, str) or not isinstance(accepts, (list, tuple)):
+        raise ValueError(f"API {name!r}: accepts must be a list of credential kinds")
+    aliases = definition.get("aliases") or ()
+    if isinstance(aliases, str) or not all(isinstance(a, str) for a in aliases):
+        raise ValueError(f"API {name!r}: aliases must be a list of strings")
+    return ApiSpec(
+        name=name.strip(),
+        display_name=str(definition.get("display_name") or name).strip(),
+        base_urls=dict(base_urls),
+        default=EndpointRule(tuple(accepts), project_id=bool(definition.get("project_id", False))),
+        aliases=tuple(aliases),
+        plugin=plugin,
+    )

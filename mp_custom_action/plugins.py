@@ -16,7 +16,6 @@ listing warns naming both, and running that name is an error naming both.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import importlib
 import os
@@ -25,9 +24,8 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Optional
-from urllib.parse import urlsplit
 
-from .apis import ApiRegistry, ApiSpec, EndpointRule
+from .apis import ApiRegistry, api_from_definition
 from .errors import PluginError, PluginWarning, PresetInputError
 
 if TYPE_CHECKING:
@@ -58,7 +56,6 @@ DEFAULT_PLUGINS: Mapping[str, str] = {"builtin": "mp_custom_action.builtin_prese
 
 _HOOK_APIS = "mp_custom_action_apis"
 _HOOK_PRESETS = "mp_custom_action_presets"
-_API_FIELDS = ("name", "display_name", "base_urls", "accepts", "project_id", "aliases")
 
 
 @dataclass(frozen=True)
@@ -233,12 +230,12 @@ def load_plugins(
     for name, definitions in api_defs:
         for definition in definitions:
             try:
-                apis.add(_api_from_definition(definition, plugin=name))
+                apis.add(api_from_definition(definition, plugin=name))
             except Exception as exc:  # a definition is untrusted data: any failure refuses it
                 out.faults.append(PluginFault(name, f"API selector refused: {_one_line(exc)}"))
     out.apis = apis
 
-    from .presets import PresetDefinitionError, preset_from_definition
+    from .preset_definitions import PresetDefinitionError, preset_from_definition
 
     presets = []
     for name, definitions in preset_defs:
@@ -313,52 +310,6 @@ def _call_hooks(
                 return None
             results.setdefault(hook_name, []).extend(value)
     return results
-
-
-def _api_from_definition(definition: Any, *, plugin: str) -> ApiSpec:
-    return _on_mixpanel(_build_api(definition, plugin=plugin))
-
-
-def _on_mixpanel(spec: ApiSpec) -> ApiSpec:
-    """Refuse a selector whose base URLs leave Mixpanel: the runner sends credentials there."""
-    for region, url in spec.base_urls.items():
-        host = urlsplit(url).hostname or ""
-        if not (host == "mixpanel.com" or host.endswith(".mixpanel.com")):
-            raise ValueError(
-                f"API {spec.name!r}: base URL for {region!r} must be on mixpanel.com or one of "
-                f"its subdomains (credentials are sent there), got {url!r}"
-            )
-    return spec
-
-
-def _build_api(definition: Any, *, plugin: str) -> ApiSpec:
-    if isinstance(definition, ApiSpec):
-        return dataclasses.replace(definition, plugin=plugin)
-    if not isinstance(definition, Mapping):
-        raise TypeError(f"expected an ApiSpec or a dict, got {type(definition).__name__}")
-    unknown = [k for k in definition if k not in _API_FIELDS]
-    if unknown:
-        raise ValueError(f"unknown field(s) {unknown}; accepted: {', '.join(_API_FIELDS)}")
-    name = definition.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"name must be a non-empty string, got {name!r}")
-    base_urls = definition.get("base_urls")
-    if not isinstance(base_urls, Mapping):
-        raise ValueError(f"API {name!r}: base_urls must map us, eu and in to https:// URLs")
-    accepts = definition.get("accepts")
-    if isinstance(accepts, str) or not isinstance(accepts, (list, tuple)):
-        raise ValueError(f"API {name!r}: accepts must be a list of credential kinds")
-    aliases = definition.get("aliases") or ()
-    if isinstance(aliases, str) or not all(isinstance(a, str) for a in aliases):
-        raise ValueError(f"API {name!r}: aliases must be a list of strings")
-    return ApiSpec(
-        name=name.strip(),
-        display_name=str(definition.get("display_name") or name).strip(),
-        base_urls=dict(base_urls),
-        default=EndpointRule(tuple(accepts), project_id=bool(definition.get("project_id", False))),
-        aliases=tuple(aliases),
-        plugin=plugin,
-    )
 
 
 def _one_line(exc: BaseException) -> str:
