@@ -106,13 +106,18 @@ def test_a_type_checker_catches_misspelt_fields(tmp_path: Path) -> None:
         ),
         encoding="utf-8",
     )
+    # An installed package (py.typed, in site-packages) is found by mypy on its own, and mypy
+    # refuses site-packages on MYPYPATH; a checkout on sys.path needs MYPYPATH to be seen.
+    package_parent = Path(mp_custom_action.__file__).resolve().parent.parent
+    env = {"PATH": "/usr/bin:/bin"}
+    if package_parent.name != "site-packages":
+        env["MYPYPATH"] = str(package_parent)
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent",
          "--cache-dir", str(tmp_path / ".mypy_cache"), str(snippet)],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
-        env={"MYPYPATH": str(Path(mp_custom_action.__file__).resolve().parent.parent),
-             "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env,
     )  # fmt: skip
+    assert "error" in done.stdout, done.stdout + done.stderr
     errors = {
         (int(m.group(1)), m.group(2))
         for m in re.finditer(r"snippet\.py:(\d+): error: .*\[([\w-]+)\]", done.stdout)
