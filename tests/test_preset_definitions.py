@@ -1,12 +1,19 @@
 """Where definitions are checked: preset definitions in preset_definitions.py (re-exported by
-presets.py), API selectors in apis.api_from_definition."""
+presets.py), API selectors in apis.api_from_definition; the shipped presets skip only the
+metaschema check, which is made here once."""
 
 from __future__ import annotations
 
+import sys
+import types
+from typing import Any
+
 import pytest
 
-from mp_custom_action import preset_definitions, presets
+from mp_custom_action import hookimpl, preset_definitions, presets
 from mp_custom_action.apis import ApiSpec, api_from_definition
+from mp_custom_action.plugins import load_plugins
+from mp_custom_action.schemas import schema_problem
 
 
 def test_presets_re_exports_the_definition_checks() -> None:
@@ -50,3 +57,69 @@ def test_a_bad_api_selector_is_refused(definition: object, message: str) -> None
     with pytest.raises((ValueError, TypeError)) as info:
         api_from_definition(definition, plugin="acme")
     assert message in str(info.value)
+
+
+# -- the metaschema check: skipped for the shipped presets only -------------------------------
+
+
+class _EntryPoint:
+    def __init__(self, name: str, module: types.ModuleType) -> None:
+        self.name, self.value, self._module = name, module.__name__, module
+
+    def load(self) -> types.ModuleType:
+        return self._module
+
+
+def _plugin_module(name: str, input_schema: dict[str, Any]) -> types.ModuleType:
+    module = types.ModuleType(name)
+
+    @hookimpl
+    def mp_custom_action_presets() -> list[dict[str, Any]]:
+        return [{"name": f"{name}Preset", "api": "query", "method": "GET", "path": "/2.0/x",
+                 "input_schema": input_schema}]  # fmt: skip
+
+    module.mp_custom_action_presets = mp_custom_action_presets  # type: ignore[attr-defined]
+    return module
+
+
+@pytest.fixture
+def metaschema_checks(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Each schema_problem call made while loading: was the metaschema asked?"""
+    calls: list[bool] = []
+    real = preset_definitions.schema_problem
+
+    def recording(schema: Any, *, metaschema: bool = True) -> Any:
+        calls.append(metaschema)
+        return real(schema, metaschema=metaschema)
+
+    monkeypatch.setattr(preset_definitions, "schema_problem", recording)
+    return calls
+
+
+def test_the_shipped_preset_schemas_pass_the_metaschema() -> None:
+    """Loading skips this check for them (it was most of the start-up of preset commands)."""
+    shipped = [p for p in load_plugins(entry_points=[]).presets if p.plugin == "builtin"]
+    assert len(shipped) == 8
+    for preset in shipped:
+        for where, schema in [("input_schema", preset.input_schema), *preset.responses.items()]:
+            assert schema_problem(schema) is None, (preset.name, where)
+
+
+def test_only_the_shipped_plugin_skips_the_metaschema_check(metaschema_checks: list[bool]) -> None:
+    third = _plugin_module("third", {"type": "object"})
+    loaded = load_plugins(entry_points=[_EntryPoint("third", third)])
+    assert "thirdPreset" in loaded.presets and not loaded.faults
+    shipped = sum(1 + len(p.responses) for p in loaded.presets if p.plugin == "builtin")
+    assert sorted(metaschema_checks) == [False] * shipped + [True]
+
+
+def test_a_module_under_the_shipped_name_is_checked_and_refused(
+    metaschema_checks: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    impostor = _plugin_module("impostor", {"type": "objekt"})
+    monkeypatch.setitem(sys.modules, "impostor", impostor)
+    loaded = load_plugins(default_plugins={"builtin": "impostor"}, entry_points=[])
+    assert metaschema_checks == [True]
+    assert "impostorPreset" not in loaded.presets
+    [fault] = loaded.faults
+    assert "input_schema is not valid JSON Schema at type" in fault.message
