@@ -13,6 +13,7 @@ import pytest
 import requests
 from cli_helpers import cli
 
+from mp_custom_action.cli import build_parser
 from mp_custom_action.sandbox import DEMO_CREDENTIALS, Sandbox
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -108,6 +109,29 @@ def test_an_unusable_state_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.exit_status == 2
     assert result.stderr.count("\n") == 1 and "not valid JSON" in result.stderr
     assert result.stdout == ""
+
+
+def test_a_state_file_that_is_not_utf8_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """It was an internal error (UnicodeDecodeError), exit 1."""
+    bad = tmp_path / "state.json"
+    bad.write_bytes(b"\xff\xfe")
+    result = cli("sandbox", "--state", str(bad))
+    assert result.exit_status == 2
+    assert result.stderr == f"mp-custom-action: error: state file {bad} is not UTF-8 text\n"
+
+
+def test_a_state_file_error_is_an_input_error_the_cli_prints(tmp_path: Path) -> None:
+    from mp_custom_action.commands.sandbox import run_sandbox
+    from mp_custom_action.errors import ExitStatus, InputError
+    from mp_custom_action.sandbox import StateFileError
+
+    bad = tmp_path / "state.json"
+    bad.write_text("[]")
+    args = build_parser().parse_args(["sandbox", "--state", str(bad)])
+    with pytest.raises(StateFileError) as info:
+        run_sandbox(args)  # raised, not printed: cli._dispatch prints it like any input error
+    assert isinstance(info.value, InputError)
+    assert info.value.exit_status == ExitStatus.INPUT_ERROR
 
 
 def test_a_port_in_use_is_one_line_and_exit_1() -> None:

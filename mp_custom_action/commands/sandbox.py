@@ -118,21 +118,19 @@ Handler = Union[Callable[[int, Optional[FrameType]], Any], int, None]
 
 def run_sandbox(args: argparse.Namespace) -> int:
     # Imported here: `mp-custom-action --help` must not pay for the server.
-    from ..sandbox import Sandbox, StateFileError
+    from ..sandbox import Sandbox
 
+    # A bad --state file is a StateFileError (an InputError): the CLI prints it, exit 2.
+    sandbox = Sandbox(
+        port=args.port,
+        state_file=args.state,
+        fail_rate=args.fail_rate,
+        latency=args.latency,
+        rate_limit=args.rate_limit,
+        seed=args.seed,
+    )
     try:
-        sandbox = Sandbox(
-            port=args.port,
-            state_file=args.state,
-            fail_rate=args.fail_rate,
-            latency=args.latency,
-            rate_limit=args.rate_limit,
-            seed=args.seed,
-        )
         sandbox.start()
-    except StateFileError as exc:
-        print(f"mp-custom-action: error: {exc}", file=sys.stderr)
-        return int(ExitStatus.INPUT_ERROR)
     except OSError as exc:
         print(
             f"mp-custom-action: error: cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}",

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
+from ..errors import InputError
+
 __all__ = ["Data", "State", "StateFileError", "event_seconds"]
 
 _FORMAT = "mp-custom-action-sandbox-state"
@@ -43,8 +45,12 @@ def _demo_tables() -> dict[str, dict[str, Any]]:
     return {str(DEMO_LOOKUP_TABLE["id"]): copy.deepcopy(DEMO_LOOKUP_TABLE)}
 
 
-class StateFileError(ValueError):
-    """The state file cannot be read or is not a sandbox state file."""
+class StateFileError(InputError):
+    """The state file cannot be read or written, or is not a sandbox state file (exit 2).
+
+    An :class:`~mp_custom_action.errors.InputError` (so also a ``ValueError``): the command
+    prints it as it prints every input error, and ``except MpError`` catches it.
+    """
 
 
 def event_seconds(event: dict[str, Any]) -> Optional[float]:
@@ -188,6 +194,8 @@ class State:
             return Data()
         except OSError as exc:
             raise StateFileError(f"cannot read state file {self.path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise StateFileError(f"state file {self.path} is not UTF-8 text") from None
         if not text.strip():
             return Data()  # a file made with `touch` is an empty state
         try:
