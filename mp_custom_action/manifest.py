@@ -124,6 +124,8 @@ class Manifest:
     profile: Optional[str] = None
     source: str = "manifest"
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: How many independent steps may run at once (1: in order); ``--parallel`` overrides it.
+    parallel: int = 1
 
 
 @dataclass
@@ -174,7 +176,14 @@ def load_manifest(
         normalize_region(region, field="region")
     steps = [_step(i, raw, environ) for i, raw in enumerate(data["steps"])]
     _check_names_and_refs(steps)
-    return Manifest(steps, region=region, profile=data.get("profile"), source=name, env=environ)
+    return Manifest(
+        steps,
+        region=region,
+        profile=data.get("profile"),
+        source=name,
+        env=environ,
+        parallel=int(data.get("parallel", 1)),
+    )
 
 
 def _check_plain_json(data: Mapping[str, Any]) -> None:
@@ -245,6 +254,10 @@ def _check_schema(data: Mapping[str, Any]) -> None:
         )
     if error.validator == "type":
         raise ManifestError(f"expected {value}, got {json.dumps(instance)[:60]}", field=where)
+    if where == "parallel" and error.validator in ("minimum", "maximum"):
+        raise ManifestError(
+            f"expected a whole number from 1 to 16, got {json.dumps(instance)}", field=where
+        )
     if error.validator == "not" and where.endswith(".output"):
         # The schema's only "not": a step's output stays under the current directory.
         raise ManifestError(

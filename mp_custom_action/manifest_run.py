@@ -20,6 +20,7 @@ from .urls import _PATH_SAFE as PATH_SAFE  # how urls.py percent-encodes a path
 if TYPE_CHECKING:
     from .presets import Preset
     from .request import OutgoingRequest
+    from .results import Result
     from .runner import Runner
 
 __all__ = ["check_manifest", "dry_run", "run_manifest"]
@@ -70,12 +71,20 @@ def run_manifest(
     runner: Runner,
     *,
     strict_plugins: Optional[bool] = None,
+    parallel: Optional[int] = None,
 ) -> ManifestRun:
     """Run the steps in order; a failing step stops the run unless it has ``continue_on_error``.
 
     Call :func:`check_manifest` first: it fails before anything is sent and prepares the steps.
     A status outside ``expect`` fails with exit status 5 for 5xx and 4 for any other status.
+    ``parallel`` (default: the manifest's, else 1) lets up to that many independent steps run at
+    once (see :mod:`.manifest_parallel`); 1 is the strict order below.
     """
+    at_once = manifest.parallel if parallel is None else check_parallel(parallel)
+    if at_once > 1:
+        from .manifest_parallel import run_parallel
+
+        return run_parallel(manifest, runner, at_once, strict_plugins=strict_plugins)
     results: dict[str, Optional[dict[str, Any]]] = {}
     out: list[dict[str, Any]] = []
     failure = 0
@@ -83,28 +92,62 @@ def run_manifest(
         if failure:
             out.append({"name": step.name, "skipped": True})
             continue
-        status = 0
         try:
-            request = step.request
-            if request is None:
-                resolve = functools.partial(_runtime_value, manifest.env, results)
-                inputs = substitute(step.inputs, resolve, field=step.inputs_field)
-                request = _prepare(step, runner, inputs, strict_plugins)
+            request = step_request(step, manifest, runner, results, strict_plugins)
             result = runner.send(request, output=step.output)
         except MpError as exc:
             results[step.name] = None
-            out.append({"name": step.name, "error": _mask(str(exc), step.sensitive)})
-            status = int(exc.exit_status)
+            entry, status = failed_entry(step, exc)
         else:
-            data = result.to_dict()
-            results[step.name] = data
-            out.append({"name": step.name, **data})
-            if not step.expects(result.status_code):
-                five = result.status_code >= 500
-                status = int(ExitStatus.HTTP_5XX if five else ExitStatus.HTTP_4XX)
+            entry, results[step.name], status = answered_entry(step, result)
+        out.append(entry)
         if status and not step.continue_on_error:
             failure = status
     return ManifestRun(ok=not failure, steps=out, exit_status=failure)
+
+
+#: The most steps a manifest may run at once (``parallel``, ``--parallel``); the runner's
+#: connection pool holds as many connections.
+MAX_PARALLEL = 16
+
+
+def check_parallel(value: object, *, field: str = "--parallel") -> int:
+    """``value`` as a number of steps at once, 1 to :data:`MAX_PARALLEL`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PARALLEL:
+        raise InputError(
+            f"expected a whole number from 1 to {MAX_PARALLEL}, got {value!r}", field=field
+        )
+    return value
+
+
+def step_request(
+    step: Step,
+    manifest: Manifest,
+    runner: Runner,
+    results: Mapping[str, Optional[dict[str, Any]]],
+    strict: Optional[bool],
+) -> OutgoingRequest:
+    """The step's request: prepared by :func:`check_manifest`, or built now from ``results``."""
+    if step.request is not None:
+        return step.request
+    resolve = functools.partial(_runtime_value, manifest.env, results)
+    inputs = substitute(step.inputs, resolve, field=step.inputs_field)
+    return _prepare(step, runner, inputs, strict)
+
+
+def failed_entry(step: Step, exc: MpError) -> tuple[dict[str, Any], int]:
+    """The output entry of a step that raised, and its exit status."""
+    return {"name": step.name, "error": _mask(str(exc), step.sensitive)}, int(exc.exit_status)
+
+
+def answered_entry(step: Step, result: Result) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """The output entry of a step that got an answer, its result, and its exit status (0: ok)."""
+    data = result.to_dict()
+    status = 0
+    if not step.expects(result.status_code):
+        five = result.status_code >= 500
+        status = int(ExitStatus.HTTP_5XX if five else ExitStatus.HTTP_4XX)
+    return {"name": step.name, **data}, data, status
 
 
 def dry_run(manifest: Manifest, runner: Runner) -> dict[str, Any]:
