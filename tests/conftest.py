@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from faults_servers import FaultServer
 from loopback import ScriptedServer
 
 _CLEARED_PREFIXES = ("MP_",)
@@ -32,6 +33,17 @@ def _isolated_environment(
 def server() -> Iterator[ScriptedServer]:
     """A loopback HTTP server whose answers each test scripts (default: 200 with a JSON echo)."""
     srv = ScriptedServer()
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def fault_server() -> Iterator[FaultServer]:
+    """A :class:`ScriptedServer` that can also cut a response short or stream a large one."""
+    srv = FaultServer()
     srv.start()
     try:
         yield srv

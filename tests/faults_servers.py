@@ -43,26 +43,10 @@ class StreamReply(Reply):
 
 
 class FaultServer(ScriptedServer):
-    """A :class:`ScriptedServer` bound to ``host`` (any 127.x address) that also does :class:`CutReply`."""
+    """A :class:`ScriptedServer` that also does :class:`CutReply` and :class:`StreamReply`."""
 
-    def __init__(self, host: str = "127.0.0.1", **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.host = host
-
-    @property
-    def origin(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, 0))
-        sock.listen(64)
-        sock.settimeout(0.2)
-        self._sock = sock
-        thread = threading.Thread(target=self._accept_loop, daemon=True)
-        thread.start()
-        self._threads.append(thread)
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        super().__init__(host=host)
 
     def _write(self, conn: socket.socket, reply: Reply) -> bool:
         if isinstance(reply, CutReply):

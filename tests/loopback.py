@@ -89,8 +89,13 @@ _REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanentl
 
 
 class ScriptedServer:
-    def __init__(self, handler: Callable[[Received], Reply] = echo) -> None:
+    """Serves ``handler``'s replies on ``host`` (any 127.x address), one thread per connection."""
+
+    def __init__(
+        self, handler: Callable[[Received], Reply] = echo, *, host: str = "127.0.0.1"
+    ) -> None:
         self.handler = handler
+        self.host = host
         self.received: list[Received] = []
         self.connections = 0
         self._sock: Optional[socket.socket] = None
@@ -105,12 +110,12 @@ class ScriptedServer:
 
     @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((self.host, 0))
         sock.listen(64)
         sock.settimeout(0.2)
         self._sock = sock

@@ -14,7 +14,6 @@ import gzip
 import json
 import time
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from itertools import count
@@ -22,6 +21,7 @@ from typing import Any, Callable, Optional, Union
 
 import pytest
 from cli_helpers import cli
+from clocks import WALL0, FakeClock
 from faults_servers import CutReply, FaultServer, StreamReply
 from hostile import CREDENTIALS, assert_clean_error, assert_no_leak
 from loopback import Received, Reply
@@ -38,27 +38,6 @@ from mp_custom_action.errors import (
 )
 
 RETRIES = 2
-WALL0 = 1_700_000_000.0
-
-
-class FakeClock:
-    """Monotonic and wall clocks that move only when the runner sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def wall(self) -> float:
-        return WALL0 + self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 EVENTS = [
     {"event": "e", "properties": {"distinct_id": "u", "time": 1, "$insert_id": f"id-{i}"}}
     for i in range(3)
@@ -199,16 +178,6 @@ def expected_attempts(scenario: Scenario, kind: str) -> int:
     if scenario.retry == "all" or (scenario.retry == "repeatable" and kind in REPEATABLE):
         return 1 + len(scenario.waits)
     return 1
-
-
-@pytest.fixture
-def fault_server() -> Iterator[FaultServer]:
-    srv = FaultServer()
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 def refused_origin() -> str:

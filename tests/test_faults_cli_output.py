@@ -11,9 +11,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 
-import pytest
 from faults_servers import FaultServer
 from hostile import CREDENTIALS, assert_no_leak
 from loopback import Reply
@@ -22,16 +20,6 @@ STDLIB_JSON_CLI = (
     "import sys; sys.modules['orjson'] = None; "
     "from mp_custom_action.cli import main; raise SystemExit(main())"
 )
-
-
-@pytest.fixture
-def fault_server() -> Iterator[FaultServer]:
-    srv = FaultServer()
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from clocks import FakeClock
 from hostile import CREDENTIALS
 
 from mp_custom_action import Runner
@@ -34,22 +35,6 @@ EVENTS = [
     for i in range(5)
 ]
 IMPORT = {"method": "POST", "api": "ingestion", "relative_url": "/import", "body": EVENTS}
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def wall(self) -> float:
-        return 1_700_000_000.0 + self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def runner(sb: Sandbox, clock: FakeClock, retries: int = 6) -> Runner:

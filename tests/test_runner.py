@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import responses
+from clocks import FakeClock
 from loopback import Reply, ScriptedServer
 
 import mp_custom_action
@@ -30,24 +31,6 @@ GET_NAMES = {
     "relative_url": "/2.0/events/names",
     "query": {"type": "general"},
 }
-
-
-class FakeClock:
-    """Monotonic and wall clocks that move only when the runner sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def wall(self) -> float:
-        return 1_700_000_000.0 + self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
