@@ -15,7 +15,7 @@ from urllib.parse import quote, quote_plus
 from .errors import ExitStatus, InputError, ManifestError, MpError, one_line
 from .manifest import Manifest, ManifestRun, Step, env_value
 from .references import Ref, find_refs, substitute, walk_result
-from .urls import _PATH_SAFE as PATH_SAFE  # how urls.py percent-encodes a path
+from .urls import PATH_SAFE
 
 if TYPE_CHECKING:
     from .presets import Preset

@@ -47,6 +47,7 @@ from .errors import OriginError, QueryError, RelativeUrlError, shorten
 from .inputs import LONE_SURROGATE, is_utf8_encodable
 
 __all__ = [
+    "PATH_SAFE",
     "QueryItems",
     "encode_query",
     "is_loopback",
@@ -64,8 +65,9 @@ QueryItems = list[tuple[str, str]]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Scheme at the start: "http:", "javascript:", "HTTPS:" ...
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
-# What may stand in a path as it is (RFC 3986 pchar plus "/"), and "%" of an existing escape.
-_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+#: What a path may hold as it is (RFC 3986 pchar plus "/"); everything else is percent-encoded,
+#: except the "%" of an existing escape (_ESCAPE).
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 # Characters that are visibly a slash, dot or "at" but are not ASCII: full-width and friends.
 # They are harmless once percent-encoded, but a relative URL holding one is almost always an
@@ -185,10 +187,10 @@ def _encode_path(path: str) -> str:
     out = []
     pos = 0
     for match in _ESCAPE.finditer(path):
-        out.append(quote(path[pos : match.start()], safe=_PATH_SAFE))
+        out.append(quote(path[pos : match.start()], safe=PATH_SAFE))
         out.append(match.group(0).upper())
         pos = match.end()
-    out.append(quote(path[pos:], safe=_PATH_SAFE))
+    out.append(quote(path[pos:], safe=PATH_SAFE))
     return "".join(out)
 
 
