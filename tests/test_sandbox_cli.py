@@ -134,11 +134,12 @@ def test_a_state_file_error_is_an_input_error_the_cli_prints(tmp_path: Path) -> 
     assert info.value.exit_status == ExitStatus.INPUT_ERROR
 
 
-def test_a_port_in_use_is_one_line_and_exit_1() -> None:
+def test_a_port_in_use_is_one_line_and_exit_2() -> None:
     with Sandbox() as busy:
         result = cli("sandbox", "--port", str(busy.port))
-    assert result.exit_status == 1
-    assert "cannot listen" in result.stderr and "Traceback" not in result.stderr
+    assert result.exit_status == 2
+    assert result.stderr.startswith("mp-custom-action: error: --port: cannot listen on 127.0.0.1:")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
 @posix_only

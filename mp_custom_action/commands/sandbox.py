@@ -11,7 +11,7 @@ import threading
 from types import FrameType
 from typing import Any, Callable, Optional, Union
 
-from ..errors import ExitStatus
+from ..errors import ExitStatus, InputError
 
 EXAMPLES = """\
 examples:
@@ -132,11 +132,10 @@ def run_sandbox(args: argparse.Namespace) -> int:
     try:
         sandbox.start()
     except OSError as exc:
-        print(
-            f"mp-custom-action: error: cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}",
-            file=sys.stderr,
-        )
-        return int(ExitStatus.ERROR)
+        # The port is the user's choice (--port), so this is an input error like any other.
+        raise InputError(
+            f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}", field="--port"
+        ) from None
     stop = threading.Event()
     previous: dict[int, Handler] = {}
     try:
