@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from pathlib import Path
@@ -339,3 +340,34 @@ def test_the_gates_hold_each_api_to_its_limits() -> None:
 
 def _without_headers(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in s.items() if k != "headers"} for s in steps]
+
+
+def test_the_docs_example_runs_as_the_docs_say(server: ScriptedServer) -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "manifests.md").read_text()
+    section = text.split("## Parallel steps", 1)[1]
+    block = re.search(r"<!-- manifest: run -->\n```json\n(.*?)```", section, re.S)
+    assert block is not None
+    data = json.loads(block.group(1))
+    assert data["parallel"] == 4
+
+    def reply(req: Received) -> Reply:
+        if req.path.endswith("/warehouse-sources"):
+            return Reply.json({"results": [{"id": "src_1"}]})
+        return Reply.json({"ok": True})
+
+    spans: dict[str, tuple[float, float]] = {}
+    tracker = Tracker(reply)
+    names = {"names": "events", "top": "top", "warehouse-sources": "sources", "runs": "sync"}
+
+    def handler(req: Received) -> Reply:
+        start = time.monotonic()
+        try:
+            return tracker(req)
+        finally:
+            spans[names[req.path.rsplit("/", 1)[-1]]] = (start, time.monotonic())
+
+    server.handler = handler
+    outcome = run(server, data)
+    assert outcome.ok
+    assert spans["sync"][0] >= spans["sources"][1]
+    assert tracker.most >= 2  # the two queries and the listing overlapped
