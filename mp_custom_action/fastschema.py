@@ -49,6 +49,15 @@ _ANNOTATIONS = frozenset(
         "examples", "default", "deprecated", "readOnly", "writeOnly",
     }
 )  # fmt: skip
+# Keywords whose checks give exactly jsonschema's answer, never a stricter one. Only these may
+# stand under "not" or "oneOf": negating a check that is merely stricter would make it looser
+# (an IntEnum member under {"not": {"enum": [1]}} was let through before this rule).
+_EXACT = frozenset(
+    {
+        "type", "required", "minLength", "maxLength", "pattern", "minimum", "maximum",
+        "exclusiveMinimum", "exclusiveMaximum",
+    }
+)  # fmt: skip
 _SUPPORTED = frozenset(
     {
         "type", "enum", "const", "properties", "required", "additionalProperties", "items",
@@ -75,11 +84,13 @@ def _is_integer(x: Any) -> bool:
     return isinstance(x, int)
 
 
+# Written exactly as jsonschema tests them ("error if x < minimum"), so that NaN and other odd
+# numbers get jsonschema's answer: these checks may stand under "not" and "oneOf".
 _BOUND: dict[str, Callable[[Any], Check]] = {
-    "minimum": lambda v: lambda x: x >= v,
-    "maximum": lambda v: lambda x: x <= v,
-    "exclusiveMinimum": lambda v: lambda x: x > v,
-    "exclusiveMaximum": lambda v: lambda x: x < v,
+    "minimum": lambda v: lambda x: not x < v,
+    "maximum": lambda v: lambda x: not x > v,
+    "exclusiveMinimum": lambda v: lambda x: not x <= v,
+    "exclusiveMaximum": lambda v: lambda x: not x >= v,
 }
 
 _TYPES: dict[str, Check] = {
@@ -252,15 +263,23 @@ class _Compiler:
         return lambda x: any(sub(x) for sub in subs)
 
     def one_of(self, schema: Mapping[str, Any]) -> Check:
-        subs = tuple(self.compile(s) for s in schema["oneOf"])
+        subs = tuple(self.compile_exact(s) for s in schema["oneOf"])
         return lambda x: sum(1 for sub in subs if sub(x)) == 1
 
     def all_of(self, schema: Mapping[str, Any]) -> Check:
         subs = tuple(self.compile(s) for s in schema["allOf"])
         return lambda x: all(sub(x) for sub in subs)
 
+    def compile_exact(self, schema: object) -> Check:
+        """Compile ``schema`` for use under ``not``/``oneOf``: only exact keywords allowed."""
+        if isinstance(schema, Mapping):
+            for key in schema:
+                if key not in _EXACT and key not in _ANNOTATIONS:
+                    raise _Unsupported(f"{key} under not/oneOf")
+        return self.compile(schema)
+
     def not_(self, schema: Mapping[str, Any]) -> Check:
-        sub = self.compile(schema["not"])
+        sub = self.compile_exact(schema["not"])
         return lambda x: not sub(x)
 
     def ref(self, schema: Mapping[str, Any]) -> Check:
