@@ -256,7 +256,9 @@ class Runner:
                     )  # fmt: skip
                     return result
                 except Failure as failure:
-                    self._retry_or_raise(failure, req, sockets, total, attempt, deadline)
+                    self._retry_or_raise(
+                        failure, req, sockets, total, attempt, deadline, body_started=True
+                    )
                     continue
             finally:
                 watchdog.disarm(entry)
@@ -269,14 +271,21 @@ class Runner:
         total: float,
         attempt: int,
         deadline: float,
+        *,
+        body_started: bool = False,
     ) -> None:
-        """Return (after waiting) when the failed attempt may be repeated; raise otherwise."""
+        """Return (after waiting) when the failed attempt may be repeated; raise otherwise.
+
+        ``body_started``: the answer had begun, so the request was certainly sent, whatever the
+        error's class says (a TLS error mid-body is an ``SSLError``, like a failed handshake).
+        """
         self._raise_if_deadline(sockets, req, total, attempt)
+        connect_error = failure.connect_error and not body_started
         if self.retry_policy.should_retry(
             attempt,
             req.method,
-            connect_error=failure.connect_error,
-            sent_error=not failure.connect_error,
+            connect_error=connect_error,
+            sent_error=not connect_error,
             replay_safe=req.replay_safe,
         ) and self._backoff(attempt, deadline, None, req, type(failure.error).__name__):
             return

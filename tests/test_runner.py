@@ -448,3 +448,30 @@ def test_one_loopback_rule_for_origins_and_proxies() -> None:
         "https": "http://proxy.internal:3128"
     }
     transport.close()
+
+
+def test_a_post_whose_answer_broke_mid_body_is_not_repeated(
+    server: ScriptedServer, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A TLS error in the middle of a body is an SSLError, which classify() files with failed
+    # handshakes as "nothing was sent"; once the answer has begun, the request was sent.
+    from mp_custom_action import transport
+    from mp_custom_action.errors import ConnectError
+
+    def as_connect_error(exc: BaseException, url: str) -> transport.Failure:
+        return transport.Failure(ConnectError("tls record broken", url=url), connect_error=True)
+
+    monkeypatch.setattr(transport, "classify", as_connect_error)
+    server.handler = lambda req: Reply(raw=b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{")
+    body = {"name": "x"}
+    with loopback_runner(server, clock) as runner, pytest.raises(ConnectError) as info:
+        runner.run(
+            {
+                "method": "POST",
+                "api": "connectors",
+                "relative_url": "/projects/4242/x",
+                "body": body,
+            }
+        )
+    assert info.value.attempts == 1
+    assert len(server.received) == 1
