@@ -50,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
 log = logging.getLogger("mp_custom_action")
 
 _CHUNK = 1024 * 1024
+_LONGEST_TIMEOUT = 7 * 24 * 3600.0
 _CREDENTIAL_FIELDS = ("username", "secret", "api_secret", "token", "project_id")
 _RETIREMENT_NOTICE = (
     "the project API secret is deprecated: Mixpanel retires it on 2027-03-03; "
@@ -450,8 +451,16 @@ def _checked(chunks: Iterator[bytes], check_deadline: Callable[[], None]) -> Ite
 def _positive(value: Optional[float], name: str, default: float) -> float:
     if value is None:
         return float(default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise InputError(f"expected a number of seconds > 0, got {value!r}", field=name)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value <= _LONGEST_TIMEOUT  # also refuses NaN and infinity
+    ):
+        raise InputError(
+            f"expected a number of seconds > 0 and at most {_LONGEST_TIMEOUT:g} (a week), "
+            f"got {value!r}",
+            field=name,
+        )
     return float(value)
 
 

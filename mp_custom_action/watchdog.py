@@ -79,7 +79,9 @@ class Watchdog:
                     delay = self._heap[0][0] - self._clock()
                     if delay <= 0:
                         break
-                    self._cond.wait(delay)
+                    # A wait longer than the platform allows would kill this thread, and with
+                    # it every later deadline.
+                    self._cond.wait(min(delay, threading.TIMEOUT_MAX))
                 if self._closed:
                     return
                 _, _, entry = heapq.heappop(self._heap)

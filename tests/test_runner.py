@@ -475,3 +475,11 @@ def test_a_post_whose_answer_broke_mid_body_is_not_repeated(
         )
     assert info.value.attempts == 1
     assert len(server.received) == 1
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e308", "0", "-5"])
+def test_unbounded_or_odd_timeouts_are_refused(value: str) -> None:
+    from mp_custom_action.errors import InputError
+
+    with pytest.raises(InputError, match="timeout: expected a number of seconds > 0 and at most"):
+        Runner(env={"MP_TIMEOUT": value})
