@@ -281,6 +281,11 @@ def _mask(value: Any, sensitive: tuple[str, ...]) -> Any:
         for secret in sensitive:
             for form in _written_forms(secret):
                 value = value.replace(form, "***")
+                if "..." in value:
+                    # Errors quote long values cut short ("sk_live_0123...", errors.shorten):
+                    # a cut form is as secret as the whole one.
+                    for end in range(len(form) - 1, 3, -1):
+                        value = value.replace(form[:end] + "...", "***...")
         return value
     if isinstance(value, Mapping):
         return {k: _mask(v, sensitive) for k, v in value.items()}
@@ -301,6 +306,9 @@ def _written_forms(secret: str) -> tuple[str, ...]:
         quote(secret, safe=""),
         quote(secret, safe=PATH_SAFE),
         quote_plus(secret),
+        # A "+" in a relative URL's query string reads as a space, and is sent as %20.
+        quote(secret.replace("+", " "), safe=""),
+        repr(secret)[1:-1],
     }
     return tuple(sorted(forms, key=len, reverse=True))
 

@@ -163,3 +163,26 @@ def test_a_transport_error_does_not_show_a_secret_in_the_path(
     assert res.exit_status == 6
     assert "/api/2.0/***/names" in res.json["steps"][0]["error"]
     assert_hidden(res, API_SECRET)
+
+
+def test_a_long_secret_cut_short_in_an_error_is_still_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_secret = "sk_live_" + "0123456789" * 7
+    monkeypatch.setenv("MP_API_SECRET", long_secret)
+    res = run(tmp_path, [{"name": "a", "call": names_call(relative_url="${env.MP_API_SECRET}")}])
+    assert res.exit_status == 2
+    assert long_secret[:20] not in res.stdout + res.stderr
+
+
+def test_a_plus_in_a_secret_in_the_relative_urls_query_is_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MP_API_SECRET", "sk+live+0123456789")
+    res = run(
+        tmp_path,
+        [{"name": "a", "call": names_call(relative_url="/x?key=${env.MP_API_SECRET}")}],
+        "--dry-run",
+    )
+    assert res.exit_status == 0, res.stderr
+    assert "0123456789" not in res.stdout + res.stderr
