@@ -248,7 +248,7 @@ class Runner:
                         output,
                         attempt,
                         start,
-                        functools.partial(self._raise_if_deadline, sockets, req, total, attempt),
+                        functools.partial(self._body_complete, sockets, req, total, attempt),
                     )
                     log.info(
                         "%s %s -> %d (%d attempt%s, %.3f s)",
@@ -326,6 +326,15 @@ class Runner:
                 attempts=attempt,
             )
 
+    def _body_complete(
+        self, sockets: CallSockets, req: OutgoingRequest, total: float, attempt: int
+    ) -> None:
+        """The last chunk is in. A deadline that fired meanwhile still counts (the body may have
+        been cut); after that the connection is back in the pool, where another call may take
+        it, so this call's deadline must no longer reach its socket."""
+        self._raise_if_deadline(sockets, req, total, attempt)
+        sockets.release()
+
     def _finish(
         self,
         response: requests.Response,
@@ -333,7 +342,7 @@ class Runner:
         output: Optional[PathLike],
         attempt: int,
         start: float,
-        check_deadline: Callable[[], None],
+        body_complete: Callable[[], None],
     ) -> Result:
         from .transport import classify
 
@@ -346,7 +355,7 @@ class Runner:
             method=req.method,
             attempts=attempt,
         )
-        chunks = _checked(response.iter_content(_CHUNK), check_deadline)
+        chunks = _checked(response.iter_content(_CHUNK), body_complete)
         try:
             if output is not None and 200 <= response.status_code < 300:
                 result.body_bytes = write_stream(chunks, os.fspath(output))
@@ -437,7 +446,7 @@ def _check_output(output: PathLike) -> None:
         raise InputError(f"directory {directory!r} is not writable", field="output")
 
 
-def _checked(chunks: Iterator[bytes], check_deadline: Callable[[], None]) -> Iterator[bytes]:
+def _checked(chunks: Iterator[bytes], body_complete: Callable[[], None]) -> Iterator[bytes]:
     """``chunks``, then a last word from the watchdog before the body counts as complete.
 
     A body that ends when the connection closes (no Content-Length, not chunked) looks whole when
@@ -445,7 +454,7 @@ def _checked(chunks: Iterator[bytes], check_deadline: Callable[[], None]) -> Ite
     or written to --output's file, as if complete.
     """
     yield from chunks
-    check_deadline()
+    body_complete()
 
 
 def _positive(value: Optional[float], name: str, default: float) -> float:

@@ -45,6 +45,10 @@ class CallSockets:
         self.conns: list[Any] = []
         self.fired = False
 
+    def release(self) -> None:
+        """The call is done with its connections (they are back in the pool): forget them."""
+        self.conns.clear()
+
     def abort(self) -> None:
         self.fired = True
         for conn in list(self.conns):

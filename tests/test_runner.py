@@ -483,3 +483,25 @@ def test_unbounded_or_odd_timeouts_are_refused(value: str) -> None:
 
     with pytest.raises(InputError, match="timeout: expected a number of seconds > 0 and at most"):
         Runner(env={"MP_TIMEOUT": value})
+
+
+def test_a_finished_call_lets_go_of_its_pooled_connection() -> None:
+    # Once a body is complete its connection is back in the pool and may serve another call:
+    # the finished call's deadline must not shut that socket down.
+    import socket
+
+    from mp_custom_action.transport import CallSockets
+
+    mine, peer = socket.socketpair()
+
+    class Conn:
+        sock = mine
+
+    sockets = CallSockets()
+    sockets.conns.append(Conn())
+    sockets.release()
+    sockets.abort()
+    peer.sendall(b"still open")
+    assert mine.recv(16) == b"still open"
+    mine.close()
+    peer.close()
