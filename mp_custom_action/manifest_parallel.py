@@ -164,8 +164,9 @@ def _dependencies(steps: Sequence[Step]) -> list[set[int]]:
     for step in steps:
         needs = {index[ref.name] for _, ref in step.refs if ref.kind == "steps"}
         if step.output is not None:
-            # normcase: on Windows and macOS-style folders `Out.jsonl` is `out.jsonl`.
-            path = os.path.normcase(os.path.normpath(step.output))
+            # casefold: on Windows and macOS folders `Out.jsonl` is `out.jsonl` (normcase knows
+            # only Windows); a false match only makes a step wait.
+            path = os.path.normpath(step.output).casefold()
             if path in writers:
                 needs.add(writers[path])
             writers[path] = step.index

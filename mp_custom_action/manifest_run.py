@@ -8,6 +8,7 @@ checked with a stand-in for each reference, and built again when their turn come
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import quote, quote_plus
@@ -279,6 +280,14 @@ def _mask(value: Any, sensitive: tuple[str, ...]) -> Any:
         return value
     if isinstance(value, str):
         for secret in sensitive:
+            if len(secret) < _SHORTEST_MASKED_INSIDE:
+                # A value as short as "5" would blank out every "5" of the output ("55",
+                # "2025"): it is masked only where no letter or digit touches it.
+                for form in _written_forms(secret):
+                    value = re.sub(
+                        rf"(?<![0-9A-Za-z]){re.escape(form)}(?![0-9A-Za-z])", "***", value
+                    )
+                continue
             for form in _written_forms(secret):
                 value = value.replace(form, "***")
                 if "..." in value:
@@ -292,6 +301,9 @@ def _mask(value: Any, sensitive: tuple[str, ...]) -> Any:
     if isinstance(value, list):
         return [_mask(v, sensitive) for v in value]
     return value
+
+
+_SHORTEST_MASKED_INSIDE = 6
 
 
 @functools.lru_cache(maxsize=64)

@@ -186,3 +186,16 @@ def test_a_plus_in_a_secret_in_the_relative_urls_query_is_hidden(
     )
     assert res.exit_status == 0, res.stderr
     assert "0123456789" not in res.stdout + res.stderr
+
+
+def test_a_very_short_secret_is_masked_where_it_stands_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOKEN_LIMIT", "5")
+    res = run(
+        tmp_path,
+        [{"name": "a", "call": names_call(query={"limit": "${env.TOKEN_LIMIT}", "n": 55})}],
+        "--dry-run",
+    )
+    assert res.exit_status == 0, res.stderr
+    assert "limit=***" in res.stdout and "n=55" in res.stdout
