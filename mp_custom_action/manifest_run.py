@@ -7,6 +7,7 @@ checked with a stand-in for each reference, and built again when their turn come
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from urllib.parse import quote, quote_plus
 from .errors import ExitStatus, InputError, ManifestError, MpError, one_line
 from .manifest import Manifest, ManifestRun, Step, env_value
 from .references import Ref, find_refs, substitute, walk_result
-from .urls import PATH_SAFE
+from .urls import PATH_SAFE, without_query
 
 if TYPE_CHECKING:
     from .presets import Preset
@@ -130,10 +131,16 @@ def step_request(
 ) -> OutgoingRequest:
     """The step's request: prepared by :func:`check_manifest`, or built now from ``results``."""
     if step.request is not None:
-        return step.request
-    resolve = functools.partial(_runtime_value, manifest.env, results)
-    inputs = substitute(step.inputs, resolve, field=step.inputs_field)
-    return _prepare(step, runner, inputs, strict)
+        request = step.request
+    else:
+        resolve = functools.partial(_runtime_value, manifest.env, results)
+        inputs = substitute(step.inputs, resolve, field=step.inputs_field)
+        request = _prepare(step, runner, inputs, strict)
+    if step.sensitive:
+        # The runner logs the URL's path; a secret read into it is masked there too.
+        shown = _mask(without_query(request.url), step.sensitive)
+        request = dataclasses.replace(request, log_url=shown)
+    return request
 
 
 def failed_entry(step: Step, exc: MpError) -> tuple[dict[str, Any], int]:

@@ -50,6 +50,13 @@ class OutgoingRequest:
     replay_safe: bool = False
     #: The JSON body as shown by --dry-run (tokens written into the data are redacted).
     shown_body: Any = field(default=None, compare=False)
+    #: The URL as log lines show it; default: the URL without its query. A manifest step sets it
+    #: when a secret it read stands in the path.
+    log_url: str = field(default="", compare=False)
+
+    @property
+    def shown_url(self) -> str:
+        return self.log_url or without_query(self.url)
 
     @property
     def authorization(self) -> Optional[Secret]:
@@ -70,8 +77,7 @@ class OutgoingRequest:
         return {"method": self.method, "url": self.url, "headers": headers, "body": self.shown_body}
 
     def __repr__(self) -> str:
-        url = without_query(self.url)
-        return f"OutgoingRequest({self.method} {url}, credential={self.credential.kind})"
+        return f"OutgoingRequest({self.method} {self.shown_url}, credential={self.credential.kind})"
 
 
 ApiLookup = Callable[[object], ApiSpec]

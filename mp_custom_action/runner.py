@@ -24,7 +24,7 @@ from .errors import ApiSecretDeprecationWarning, DeadlineExceeded, InputError, T
 from .request import OutgoingRequest, build_request
 from .results import Result, flatten_headers, read_body, write_stream
 from .retry import RETRY_STATUSES, RetryPolicy
-from .urls import validate_origin, without_query
+from .urls import validate_origin
 
 if TYPE_CHECKING:
     import requests
@@ -206,7 +206,7 @@ class Runner:
             if remaining <= 0:
                 raise DeadlineExceeded(
                     f"deadline of {total:g} s passed before attempt {attempt}: {req.method} "
-                    f"{without_query(req.url)}",
+                    f"{req.shown_url}",
                     url=req.url,
                     attempts=attempt - 1,
                 )
@@ -252,7 +252,7 @@ class Runner:
                     )
                     log.info(
                         "%s %s -> %d (%d attempt%s, %.3f s)",
-                        req.method, without_query(req.url), result.status_code, attempt,
+                        req.method, req.shown_url, result.status_code, attempt,
                         "" if attempt == 1 else "s", result.elapsed,
                     )  # fmt: skip
                     return result
@@ -310,7 +310,7 @@ class Runner:
         # The URL is logged without its query: a caller may put anything in a query value.
         log.info(
             "%s %s -> %s, retrying in %.1f s (attempt %d)",
-            req.method, without_query(req.url), outcome, wait, attempt,
+            req.method, req.shown_url, outcome, wait, attempt,
         )  # fmt: skip
         self._sleep(wait)
         return True
@@ -321,7 +321,7 @@ class Runner:
         if sockets.fired:
             raise DeadlineExceeded(
                 f"deadline of {total:g} s passed during attempt {attempt}: {req.method} "
-                f"{without_query(req.url)}",
+                f"{req.shown_url}",
                 url=req.url,
                 attempts=attempt,
             )

@@ -199,3 +199,20 @@ def test_a_very_short_secret_is_masked_where_it_stands_alone(
     )
     assert res.exit_status == 0, res.stderr
     assert "limit=***" in res.stdout and "n=55" in res.stdout
+
+
+def test_a_secret_in_the_path_is_masked_in_log_lines(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    server: ScriptedServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    monkeypatch.setenv("MY_API_KEY", "sk_live_0123456789")
+    server.handler = lambda req: Reply.json({}, status=404)
+    steps = [{"name": "a", "call": names_call(relative_url="/2.0/events/${env.MY_API_KEY}")}]
+    with caplog.at_level(logging.INFO, logger="mp_custom_action"):
+        res = run(tmp_path, steps, "--origin", server.origin)
+    assert "/api/2.0/events/***" in caplog.text, caplog.text
+    assert "sk_live_0123456789" not in res.stdout + res.stderr + caplog.text
