@@ -98,55 +98,61 @@ def run_parallel(
             failures[step.index] = status
 
     with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="mp-manifest") as pool:
-        while running or (waiting and not failures):
-            retry_in = math.inf  # until a step in flight ends, unless a rate says sooner
-            for i in list(waiting):
-                if failures or len(running) >= at_once:
-                    break
-                step = steps[i]
-                if any(entries[d] is None for d in after[i]):
+        try:
+            while running or (waiting and not failures):
+                retry_in = math.inf  # until a step in flight ends, unless a rate says sooner
+                for i in list(waiting):
+                    if failures or len(running) >= at_once:
+                        break
+                    step = steps[i]
+                    if any(entries[d] is None for d in after[i]):
+                        continue
+                    request = built.get(i)
+                    if request is None:
+                        try:
+                            request = step_request(step, manifest, runner, results, strict_plugins)
+                        except MpError as exc:  # its inputs failed: it never takes a slot
+                            waiting.remove(i)
+                            results[step.name] = None
+                            finish(step, *failed_entry(step, exc))
+                            continue
+                        built[i] = request
+                    api = request.api.name
+                    delay = gates.take(api)
+                    if delay:
+                        retry_in = min(retry_in, delay)
+                        continue
+                    waiting.remove(i)
+                    del built[i]
+                    running[pool.submit(runner.send, request, output=step.output)] = (step, api)
+                if not running:
+                    if failures or not waiting:
+                        break
+                    # Only a rate of starts can hold back the first waiting step with nothing in
+                    # flight (its dependencies are all earlier, hence finished).
+                    time.sleep(retry_in if math.isfinite(retry_in) else 0.001)
                     continue
-                request = built.get(i)
-                if request is None:
+                done, _ = wait(
+                    running,
+                    timeout=retry_in if math.isfinite(retry_in) else None,
+                    return_when=FIRST_COMPLETED,
+                )
+                for future in sorted(done, key=lambda f: running[f][0].index):
+                    step, api = running.pop(future)
+                    gates.release(api)
                     try:
-                        request = step_request(step, manifest, runner, results, strict_plugins)
-                    except MpError as exc:  # its inputs failed: it never takes a slot
-                        waiting.remove(i)
+                        result = future.result()
+                    except MpError as exc:
                         results[step.name] = None
                         finish(step, *failed_entry(step, exc))
-                        continue
-                    built[i] = request
-                api = request.api.name
-                delay = gates.take(api)
-                if delay:
-                    retry_in = min(retry_in, delay)
-                    continue
-                waiting.remove(i)
-                del built[i]
-                running[pool.submit(runner.send, request, output=step.output)] = (step, api)
-            if not running:
-                if failures or not waiting:
-                    break
-                # Only a rate of starts can hold back the first waiting step with nothing in
-                # flight (its dependencies are all earlier, hence finished).
-                time.sleep(retry_in if math.isfinite(retry_in) else 0.001)
-                continue
-            done, _ = wait(
-                running,
-                timeout=retry_in if math.isfinite(retry_in) else None,
-                return_when=FIRST_COMPLETED,
-            )
-            for future in sorted(done, key=lambda f: running[f][0].index):
-                step, api = running.pop(future)
-                gates.release(api)
-                try:
-                    result = future.result()
-                except MpError as exc:
-                    results[step.name] = None
-                    finish(step, *failed_entry(step, exc))
-                else:
-                    entry, results[step.name], status = answered_entry(step, result)
-                    finish(step, entry, status)
+                    else:
+                        entry, results[step.name], status = answered_entry(step, result)
+                        finish(step, entry, status)
+        except BaseException:
+            # Ctrl-C (or a bug) must not wait for every call in flight to reach its deadline:
+            # cut them, so the pool's workers end at once and the interrupt goes through.
+            runner.abort_all()
+            raise
     out = [
         entry if entry is not None else {"name": step.name, "skipped": True}
         for step, entry in zip(steps, entries)

@@ -148,6 +148,8 @@ class Runner:
         self._transport: Optional[Transport] = None
         self._watchdog: Optional[Watchdog] = None
         self._warned_secret = False
+        # The calls in flight, so that abort_all() can cut them (set add/discard are atomic).
+        self._active: set[CallSockets] = set()
 
     # -- building -------------------------------------------------------------------------------
 
@@ -211,6 +213,7 @@ class Runner:
                     attempts=attempt - 1,
                 )
             sockets = CallSockets()
+            self._active.add(sockets)
             entry = watchdog.arm(deadline, sockets.abort)
             try:
                 try:
@@ -263,6 +266,7 @@ class Runner:
                     continue
             finally:
                 watchdog.disarm(entry)
+                self._active.discard(sockets)
 
     def _retry_or_raise(
         self,
@@ -412,6 +416,15 @@ class Runner:
                     self._watchdog = Watchdog(self._clock)
                 watchdog = self._watchdog
         return watchdog
+
+    def abort_all(self) -> None:
+        """Cut every call in flight on this runner now: each ends with ``DeadlineExceeded``.
+
+        For an interrupted parallel manifest run, whose worker threads would otherwise wait for
+        their calls' deadlines.
+        """
+        for sockets in list(self._active):
+            sockets.abort()
 
     def close(self) -> None:
         """Close the connection pool and the deadline thread."""

@@ -505,3 +505,26 @@ def test_a_finished_call_lets_go_of_its_pooled_connection() -> None:
     assert mine.recv(16) == b"still open"
     mine.close()
     peer.close()
+
+
+def test_abort_all_cuts_the_calls_in_flight(server: ScriptedServer) -> None:
+    server.handler = lambda req: Reply(200, {"Content-Type": "application/json"}, b"{}", delay=1.5)
+    errors: list[BaseException] = []
+    with loopback_runner(server, retries=0) as runner:
+
+        def call() -> None:
+            try:
+                runner.run(GET_NAMES)
+            except BaseException as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=call)
+        started = time.monotonic()
+        thread.start()
+        while not server.received and time.monotonic() - started < 2:
+            time.sleep(0.01)
+        runner.abort_all()
+        thread.join(timeout=5)
+        cut_after = time.monotonic() - started
+    assert cut_after < 1.2, "the call ended when cut, not when the server answered"
+    assert len(errors) == 1 and isinstance(errors[0], DeadlineExceeded)
