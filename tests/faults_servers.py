@@ -138,57 +138,20 @@ class TlsServer(ScriptedServer):
         super()._serve(tls)
 
 
-class ConnectProxy:
+class ConnectProxy(ScriptedServer):
     """A CONNECT proxy on 127.0.0.1 that requires ``Proxy-Authorization: Basic <expected>`` and
-    tunnels to ``target`` (host, port) whatever the client asked for. Records each CONNECT."""
+    tunnels to ``target`` (host, port) whatever the client asked for. Records each CONNECT.
+
+    It listens and accepts like :class:`ScriptedServer`; only what it does with a connection
+    differs (``_serve``)."""
 
     def __init__(self, target: tuple[str, int], expected_auth: Optional[str]) -> None:
+        super().__init__()
         self.target = target
         self.expected_auth = expected_auth
         #: (request line, headers) of each CONNECT, and every byte seen before the tunnel opened.
         self.connects: list[tuple[str, dict[str, str]]] = []
         self.before_tunnel: list[bytes] = []
-        self._sock: Optional[socket.socket] = None
-        self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    @property
-    def port(self) -> int:
-        assert self._sock is not None
-        return int(self._sock.getsockname()[1])
-
-    def start(self) -> None:
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(16)
-        sock.settimeout(0.2)
-        self._sock = sock
-        thread = threading.Thread(target=self._accept_loop, daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._sock is not None:
-            try:
-                self._sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            self._sock.close()
-        for thread in self._threads:
-            thread.join(timeout=5)
-
-    def _accept_loop(self) -> None:
-        assert self._sock is not None
-        while not self._stopping.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except (socket.timeout, OSError):
-                continue
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            thread.start()
-            self._threads.append(thread)
 
     def _serve(self, conn: socket.socket) -> None:
         conn.settimeout(10)

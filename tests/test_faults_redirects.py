@@ -20,16 +20,6 @@ CALLER_HEADER = {"X-Caller-Secret": "caller-value-9f2"}
 
 
 @pytest.fixture
-def origin_server() -> Iterator[FaultServer]:
-    srv = FaultServer()
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-@pytest.fixture
 def other_server() -> Iterator[FaultServer]:
     """Another host: 127.0.0.2 where the system routes it, else another port of 127.0.0.1."""
     srv = FaultServer("127.0.0.2" if loopback_alias_available() else "127.0.0.1")
@@ -70,29 +60,29 @@ TARGETS = [
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("code", CODES)
 def test_a_redirect_is_returned_as_data_and_never_followed(
-    origin_server: FaultServer, other_server: FaultServer, code: int, target: str, kind: str
+    fault_server: FaultServer, other_server: FaultServer, code: int, target: str, kind: str
 ) -> None:
     from mp_custom_action import Runner
 
-    location = targets(origin_server, other_server)[target]
-    origin_server.handler = lambda req: Reply(code, {"Location": location}, b"moved")
+    location = targets(fault_server, other_server)[target]
+    fault_server.handler = lambda req: Reply(code, {"Location": location}, b"moved")
     inputs = {**REQUESTS[kind], "headers": CALLER_HEADER}
-    with Runner(**CREDENTIALS, env={}, origin=origin_server.origin, retries=3) as runner:
+    with Runner(**CREDENTIALS, env={}, origin=fault_server.origin, retries=3) as runner:
         result = runner.run(inputs)
     assert result.status_code == code
     assert result.headers["Location"] == location
     assert result.body == "moved"
     assert result.attempts == 1
-    assert len(origin_server.received) == 1, "sent once: neither followed nor retried"
+    assert len(fault_server.received) == 1, "sent once: neither followed nor retried"
     assert other_server.received == [], "nothing reached the other host"
-    sent = origin_server.received[0]
+    sent = fault_server.received[0]
     assert sent.header("X-Caller-Secret") == CALLER_HEADER["X-Caller-Secret"]
     assert_no_leak(repr(result), result.to_dict())
 
 
 @pytest.mark.parametrize("code", CODES)
 def test_the_command_prints_a_redirect_and_exits_0_even_with_check_status(
-    origin_server: FaultServer,
+    fault_server: FaultServer,
     other_server: FaultServer,
     code: int,
     monkeypatch: pytest.MonkeyPatch,
@@ -101,8 +91,8 @@ def test_the_command_prints_a_redirect_and_exits_0_even_with_check_status(
     monkeypatch.setenv("MP_SECRET", CREDENTIALS["secret"])
     monkeypatch.setenv("MP_PROJECT_ID", CREDENTIALS["project_id"])
     location = f"{other_server.origin}/steal"
-    origin_server.handler = lambda req: Reply(code, {"Location": location}, b"")
-    out = cli("call", "GET", "query", "/2.0/events/names", "--origin", origin_server.origin,
+    fault_server.handler = lambda req: Reply(code, {"Location": location}, b"")
+    out = cli("call", "GET", "query", "/2.0/events/names", "--origin", fault_server.origin,
               "--check-status", "--header", "X-Caller-Secret=caller-value-9f2")  # fmt: skip
     assert out.exit_status == 0, out.stderr
     assert out.json["status_code"] == code
