@@ -32,20 +32,12 @@ def _isolated_environment(
 @pytest.fixture
 def server() -> Iterator[ScriptedServer]:
     """A loopback HTTP server whose answers each test scripts (default: 200 with a JSON echo)."""
-    srv = ScriptedServer()
-    srv.start()
-    try:
+    with ScriptedServer() as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture
 def fault_server() -> Iterator[FaultServer]:
     """A :class:`ScriptedServer` that can also cut a response short or stream a large one."""
-    srv = FaultServer()
-    srv.start()
-    try:
+    with FaultServer() as srv:
         yield srv
-    finally:
-        srv.stop()

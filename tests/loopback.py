@@ -13,8 +13,10 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Optional, TypeVar
 from urllib.parse import parse_qsl, urlsplit
+
+_S = TypeVar("_S", bound="ScriptedServer")
 
 
 @dataclass
@@ -122,6 +124,13 @@ class ScriptedServer:
         thread = threading.Thread(target=self._accept_loop, daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def __enter__(self: _S) -> _S:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         self._stopping.set()

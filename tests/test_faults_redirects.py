@@ -22,12 +22,8 @@ CALLER_HEADER = {"X-Caller-Secret": "caller-value-9f2"}
 @pytest.fixture
 def other_server() -> Iterator[FaultServer]:
     """Another host: 127.0.0.2 where the system routes it, else another port of 127.0.0.1."""
-    srv = FaultServer("127.0.0.2" if loopback_alias_available() else "127.0.0.1")
-    srv.start()
-    try:
+    with FaultServer("127.0.0.2" if loopback_alias_available() else "127.0.0.1") as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def targets(origin: FaultServer, other: FaultServer) -> dict[str, str]:

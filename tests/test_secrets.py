@@ -70,22 +70,16 @@ def sandbox() -> Iterator[Sandbox]:
 def failing_server() -> Iterator[FaultServer]:
     srv = FaultServer()
     srv.handler = lambda req: Reply.json({"error": "boom"}, status=500)
-    srv.start()
-    try:
+    with srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")
 def trickling_server() -> Iterator[FaultServer]:
     srv = FaultServer()
     srv.handler = lambda req: Reply(200, {"Content-Type": "text/plain"}, b"x" * 400, trickle=0.01)
-    srv.start()
-    try:
+    with srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture
@@ -346,16 +340,9 @@ def test_the_wire_carries_the_credential_only_in_authorization_or_the_token_fiel
     sandbox: Sandbox,
 ) -> None:
     """The other half of the invariant: the credential does go where it must, and only there."""
-    srv = FaultServer()
-    srv.start()
-    try:
-        with Runner(**CREDENTIALS, env={}, origin=srv.origin) as runner:
-            runner.run({"method": "GET", "api": "query", "relative_url": "/x", "query": {"a": "b"}})
-            runner.run(
-                {"method": "POST", "api": "ingestion", "relative_url": "/track", "body": EVENTS}
-            )
-    finally:
-        srv.stop()
+    with FaultServer() as srv, Runner(**CREDENTIALS, env={}, origin=srv.origin) as runner:
+        runner.run({"method": "GET", "api": "query", "relative_url": "/x", "query": {"a": "b"}})
+        runner.run({"method": "POST", "api": "ingestion", "relative_url": "/track", "body": EVENTS})
     first, second = srv.received
     assert_no_leak(
         first.target, {k: v for k, v in first.headers.items() if k != "Authorization"}, first.body

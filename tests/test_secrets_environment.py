@@ -61,11 +61,8 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
 def mixpanel(tls_files: TlsFiles) -> Iterator[TlsServer]:
     srv = TlsServer(tls_files)
     srv.handler = lambda req: Reply.json(["Signed up"])  # never echo: the output is scanned
-    srv.start()
-    try:
+    with srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def make_proxy(mixpanel: TlsServer, expected: str | None) -> ConnectProxy:

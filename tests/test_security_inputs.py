@@ -197,12 +197,8 @@ def test_origins_are_refused_or_one_clean_loopback_or_https_origin(origin: Any) 
 
 @pytest.fixture(scope="module")
 def module_server() -> Iterator[ScriptedServer]:
-    srv = ScriptedServer()
-    srv.start()
-    try:
+    with ScriptedServer() as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @settings(max_examples=hypothesis_profiles.SOCKET_EXAMPLES)
