@@ -276,8 +276,11 @@ def test_python_dash_m_and_the_console_script(server: ScriptedServer) -> None:
     )
     assert result.exit_status == 0, result.stderr
     assert result.json["status_code"] == 200
+    # The console script installed beside this interpreter, never one found on PATH: a fresh
+    # clone's README command does not activate the virtual environment.
+    console_script = Path(sys.executable).with_name("mp-custom-action")
     script = subprocess.run(
-        ["mp-custom-action", "--version"], capture_output=True, text=True, check=False
+        [str(console_script), "--version"], capture_output=True, text=True, check=False
     )
     assert script.returncode == 0 and script.stdout.startswith("mp-custom-action ")
 
