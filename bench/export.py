@@ -56,7 +56,7 @@ def warm_memory(nbytes: int) -> None:
 
 
 def _stream_ours(origin: str, total: int, path: str) -> int:
-    from mp_custom_action.runner import Runner
+    from mp_custom_action.core.runner import Runner
 
     with Runner(
         origin=origin, username=USERNAME, secret=SECRET, project_id=PROJECT_ID, env={}, retries=0
@@ -114,8 +114,8 @@ def memory(origin: str, total: int, directory: str) -> dict[str, Any]:
     """
     import requests  # noqa: F401 - loaded before the baseline, like everything the call needs
 
-    import mp_custom_action.runner
-    import mp_custom_action.transport  # noqa: F401
+    import mp_custom_action.core.runner
+    import mp_custom_action.core.transport  # noqa: F401
 
     path = os.path.join(directory, f"export-memory-{os.getpid()}.jsonl")
     before = _rss()
@@ -162,11 +162,11 @@ def parse(impl: str, origin: str, total: int, path: str) -> dict[str, Any]:
     Each timing ends with a full collection, so garbage-collector work that either side leaves
     for later (the runner pauses the collector while it parses a large body) is counted.
     """
-    from mp_custom_action import results
+    from mp_custom_action.core import results
 
     out: dict[str, Any] = {"bytes": os.path.getsize(path)}
     if impl == "ours":
-        from mp_custom_action.runner import Runner
+        from mp_custom_action.core.runner import Runner
 
         runner = Runner(
             origin=origin,

@@ -110,9 +110,9 @@ def main() -> None:
 
     import requests
 
-    from mp_custom_action.manifest import check_manifest, load_manifest, run_manifest
-    from mp_custom_action.presets import run_preset
-    from mp_custom_action.runner import Runner
+    from mp_custom_action.core.runner import Runner
+    from mp_custom_action.manifests.load import check_manifest, load_manifest, run_manifest
+    from mp_custom_action.presets.model import run_preset
 
     runner = Runner(
         origin=args.origin, username=USERNAME, secret=SECRET, project_id=PROJECT_ID, env={}
@@ -139,7 +139,7 @@ def main() -> None:
     def preset_call() -> object:
         return run_preset(runner, PRESET, PRESET_INPUT).body
 
-    from mp_custom_action.plugins import preset_registry
+    from mp_custom_action.presets.plugins import preset_registry
 
     twin = preset_registry().get(PRESET).to_inputs(PRESET_INPUT, project_id=PROJECT_ID)
     assert runner.prepare(twin).describe() == runner.prepare(PRESET_CARD).describe()

@@ -10,26 +10,26 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # public name -> module that defines it
 _EXPORTS = {
-    "Runner": "runner",
-    "run": "runner",
-    "Result": "results",
-    "Credentials": "credentials",
-    "Secret": "credentials",
-    "ApiSpec": "apis",
-    "EndpointRule": "apis",
-    "OutgoingRequest": "request",
-    "build_request": "request",
+    "Runner": "core.runner",
+    "run": "core.runner",
+    "Result": "core.results",
+    "Credentials": "core.credentials",
+    "Secret": "core.credentials",
+    "ApiSpec": "core.apis",
+    "EndpointRule": "core.apis",
+    "OutgoingRequest": "core.request",
+    "build_request": "core.request",
     "MpError": "errors",
     "InputError": "errors",
     "CredentialError": "errors",
     "TransportError": "errors",
     "PluginError": "errors",
     "ExitStatus": "errors",
-    "hookimpl": "hookspecs",
+    "hookimpl": "presets.hookspecs",
 }
 
 __all__ = [
@@ -53,8 +53,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .apis import ApiSpec, EndpointRule
-    from .credentials import Credentials, Secret
+    from .core.apis import ApiSpec, EndpointRule
+    from .core.credentials import Credentials, Secret
+    from .core.request import OutgoingRequest, build_request
+    from .core.results import Result
+    from .core.runner import Runner, run
     from .errors import (
         CredentialError,
         ExitStatus,
@@ -63,9 +66,6 @@ if TYPE_CHECKING:
         PluginError,
         TransportError,
     )
-    from .request import OutgoingRequest, build_request
-    from .results import Result
-    from .runner import Runner, run
 
 
 def __getattr__(name: str) -> Any:

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Optional, TextIO
 
-from . import __version__
+from ._version import __version__
 from .errors import ExitStatus, MpError, MpWarning
 
 PROG = "mp-custom-action"

@@ -12,7 +12,7 @@ The file is ``$MP_CONFIG``, else ``$XDG_CONFIG_HOME/mp-custom-action/config.toml
     username = "etl.sa"
     secret_env = "EU_PROD_SECRET"   # the secret itself stays in the environment
 
-A profile is one layer of :func:`mp_custom_action.config.resolve_settings` (flags > environment >
+A profile is one layer of :func:`mp_custom_action.settings.resolve_settings` (flags > environment >
 profile > defaults); this module only turns the file into that layer.
 """
 
@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Optional
 
-from .apis import normalize_region
+from .core.apis import normalize_region
 from .errors import ConfigError, MpWarning, UnknownRegionError
 
 if sys.version_info >= (3, 11):

@@ -24,10 +24,10 @@ import requests
 import urllib3
 from hypothesis import strategies as st
 
-from mp_custom_action.apis import builtin_registry
+from mp_custom_action.core.apis import builtin_registry
+from mp_custom_action.core.inputs import FORBIDDEN_HEADERS
+from mp_custom_action.core.request import OutgoingRequest
 from mp_custom_action.errors import CredentialError, InputError, MpError
-from mp_custom_action.inputs import FORBIDDEN_HEADERS
-from mp_custom_action.request import OutgoingRequest
 
 # -- credentials the whole suite scans for --------------------------------------------------------
 

@@ -25,8 +25,8 @@ from typing import Any, Callable, Optional
 
 import pytest
 
-from mp_custom_action import plugins as plugin_manager
 from mp_custom_action.cli import main
+from mp_custom_action.presets import plugins as plugin_manager
 
 USERNAME = "sa.presets"
 SECRET = "s3cret-presets"

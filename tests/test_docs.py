@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mp_custom_action.apis import BUILTIN_APIS
+from mp_custom_action.core.apis import BUILTIN_APIS
 from mp_custom_action.errors import ExitStatus
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,13 +10,13 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ..credentials import ENV_VARS
+from ..core.credentials import ENV_VARS
 from ..errors import ExitStatus, InputError
 
 if TYPE_CHECKING:
-    from ..request import OutgoingRequest
-    from ..results import Result
-    from ..runner import Runner
+    from ..core.request import OutgoingRequest
+    from ..core.results import Result
+    from ..core.runner import Runner
 
 __all__ = [
     "add_request_options",
@@ -89,7 +89,7 @@ def add_request_options(
 
 def read_json_argument(value: str, *, field: str) -> Any:
     """A JSON argument: inline text, ``@file`` for a file's content, or ``-`` for stdin."""
-    from ..inputs import parse_json_text
+    from ..core.inputs import parse_json_text
 
     if value == "-":
         text = sys.stdin.read()
@@ -110,8 +110,8 @@ def read_json_argument(value: str, *, field: str) -> Any:
 @contextlib.contextmanager
 def open_runner(args: argparse.Namespace) -> Iterator[Runner]:
     """The Runner for a command: flags > environment > profile > defaults, and ``--sandbox``."""
-    from ..config import resolve_settings
-    from ..runner import Runner
+    from ..core.runner import Runner
+    from ..settings import resolve_settings
 
     flags: dict[str, Any] = {
         "region": getattr(args, "region", None),

@@ -48,7 +48,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_preset(args: argparse.Namespace) -> int:
-    from ..plugins import preset_registry
+    from ..presets.plugins import preset_registry
 
     preset = preset_registry(strict=strict_flag(args)).get(args.name, field="NAME")
     preset_input = {} if args.input is None else read_json_argument(args.input, field="--input")

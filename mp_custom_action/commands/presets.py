@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from .common import print_json
 
 if TYPE_CHECKING:
-    from ..presets import Preset
+    from ..presets.model import Preset
 
 __all__ = ["add_parser", "add_plugin_options", "strict_flag"]
 
@@ -73,7 +73,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _registry(args: argparse.Namespace) -> Any:
-    from ..plugins import loaded_plugins
+    from ..presets.plugins import loaded_plugins
 
     plugins = loaded_plugins()
     # Listing is where a user looks at what is installed: conflicts are shown there too.

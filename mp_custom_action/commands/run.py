@@ -50,9 +50,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_manifest_command(args: argparse.Namespace) -> int:
-    from ..inputs import parse_json_text
-    from ..manifest import check_manifest, dry_run, load_manifest, run_manifest
-    from ..manifest_run import check_parallel
+    from ..core.inputs import parse_json_text
+    from ..manifests.load import check_manifest, dry_run, load_manifest, run_manifest
+    from ..manifests.run import check_parallel
 
     source: Any = args.manifest
     if source == "-":

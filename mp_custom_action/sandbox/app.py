@@ -16,8 +16,8 @@ import logging
 from typing import Callable, Optional
 
 from .auth import SERVICE_ACCOUNT, check_basic, check_path_project
-from .connectors import handle_sources
 from .context import Context, segments
+from .engage import handle_engage, handle_groups
 from .export import handle_export
 from .faults import Faults
 from .ingestion import handle_import, handle_track
@@ -25,8 +25,8 @@ from .lexicon import handle_schemas
 from .lookup_tables import handle_lookup_tables
 from .messages import APP, CLASSIC, Request, Response, error, json_response
 from .pipelines import handle_pipelines
-from .profiles import handle_engage, handle_groups
 from .query import handle_query
+from .warehouse_sources import handle_sources
 
 __all__ = ["App"]
 

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 from urllib.parse import parse_qsl, urlsplit
 
-from .. import __version__
+from .._version import __version__
 from .app import App
 from .messages import Request, Response, dumps, reason
 from .recorder import RequestLog, RequestRecord, redact

@@ -1,0 +1,210 @@
+"""Running a manifest's independent steps at once: up to ``parallel`` steps, within each API's limits.
+
+Only :func:`~.manifest_run.run_manifest` calls this, and only for ``parallel`` above 1; at 1 the
+steps run strictly in order there, by the same code as before parallel runs existed.
+
+The rules, which docs/manifests.md ("Parallel steps") states for users:
+
+* A step starts once every step it reads (``${steps.NAME...}``) has finished, and once the
+  earlier steps writing the same ``output`` file have: two writers of one file would interleave.
+* At most ``parallel`` steps are in flight, and at most each API's :data:`LIMITS` of them.
+* A failure that would stop an in-order run starts nothing more: steps already in flight finish
+  and are reported, the rest are ``skipped``. The exit status is that of the first failure in
+  manifest order, whichever finished first.
+* The output lists the steps in manifest order, whatever order they finished in.
+
+Requests are built on this (the scheduling) thread, as soon as a step's inputs are known, so the
+API a step calls is known before it takes a slot; the pool's threads only send. Results are read
+and written by this thread alone, so they need no lock; the :class:`~.runner.Runner` is shared by
+the sending threads, which it allows (one session, one deadline watchdog).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from ..errors import MpError
+from .load import Manifest, ManifestRun, Step
+from .run import MAX_PARALLEL, answered_entry, failed_entry, step_request
+
+if TYPE_CHECKING:
+    from ..core.request import OutgoingRequest
+    from ..core.results import Result
+    from ..core.runner import Runner
+
+__all__ = ["LIMITS", "Limit", "run_parallel"]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """How hard one API may be called from one run: ``at_once`` calls in flight, and at most
+    ``starts`` calls started in any ``window`` seconds (0: no rate of starts)."""
+
+    at_once: int
+    starts: int = 0
+    window: float = 1.0
+
+
+# Mixpanel's limits are per project (docs MIXPANEL-FACTS, "Limits and error answers"); a run
+# keeps under the ones that running steps at once could break. Limits that an in-order run meets
+# just as well (60 queries an hour) are left to the runner's backoff on 429.
+LIMITS: dict[str, Limit] = {
+    # "5 at once": the sixth concurrent query is refused.
+    "query": Limit(at_once=5),
+    # "100 at once, 3 a second": 100 is more than `parallel` allows, so the rate is what binds.
+    "export": Limit(at_once=100, starts=3),
+    # "5 requests a minute": a second call at once only reaches the limit sooner.
+    "lexicon": Limit(at_once=1),
+    # No concurrency limit is published for these app APIs (and syncs are 5 an hour): one at a
+    # time, as in an in-order run, rather than a guess.
+    "connectors": Limit(at_once=1),
+    "pipelines": Limit(at_once=1),
+    # Built for volume (2 GB of JSON a minute): only `parallel` bounds it.
+    "ingestion": Limit(at_once=MAX_PARALLEL),
+}
+#: An API from a plugin: its limits are unknown, so its steps run one at a time.
+UNKNOWN_API = Limit(at_once=1)
+
+
+def run_parallel(
+    manifest: Manifest,
+    runner: Runner,
+    at_once: int,
+    *,
+    strict_plugins: Optional[bool] = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> ManifestRun:
+    """Run ``manifest`` with up to ``at_once`` independent steps in flight (see the module)."""
+    steps = manifest.steps
+    after = _dependencies(steps)
+    entries: list[Optional[dict[str, Any]]] = [None] * len(steps)
+    results: dict[str, Optional[dict[str, Any]]] = {}
+    failures: dict[int, int] = {}  # step index -> exit status, for failures that stop the run
+    waiting = list(range(len(steps)))  # not started yet, in manifest order
+    built: dict[int, OutgoingRequest] = {}  # built, waiting for a slot of its API
+    running: dict[Future[Result], tuple[Step, str]] = {}
+    gates = _Gates(clock)
+
+    def finish(step: Step, entry: dict[str, Any], status: int) -> None:
+        entries[step.index] = entry
+        if status and not step.continue_on_error:
+            failures[step.index] = status
+
+    with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="mp-manifest") as pool:
+        try:
+            while running or (waiting and not failures):
+                retry_in = math.inf  # until a step in flight ends, unless a rate says sooner
+                for i in list(waiting):
+                    if failures or len(running) >= at_once:
+                        break
+                    step = steps[i]
+                    if any(entries[d] is None for d in after[i]):
+                        continue
+                    request = built.get(i)
+                    if request is None:
+                        try:
+                            request = step_request(step, manifest, runner, results, strict_plugins)
+                        except MpError as exc:  # its inputs failed: it never takes a slot
+                            waiting.remove(i)
+                            results[step.name] = None
+                            finish(step, *failed_entry(step, exc))
+                            continue
+                        built[i] = request
+                    api = request.api.name
+                    delay = gates.take(api)
+                    if delay:
+                        retry_in = min(retry_in, delay)
+                        continue
+                    waiting.remove(i)
+                    del built[i]
+                    running[pool.submit(runner.send, request, output=step.output)] = (step, api)
+                if not running:
+                    if failures or not waiting:
+                        break
+                    # Only a rate of starts can hold back the first waiting step with nothing in
+                    # flight (its dependencies are all earlier, hence finished).
+                    time.sleep(retry_in if math.isfinite(retry_in) else 0.001)
+                    continue
+                done, _ = wait(
+                    running,
+                    timeout=retry_in if math.isfinite(retry_in) else None,
+                    return_when=FIRST_COMPLETED,
+                )
+                for future in sorted(done, key=lambda f: running[f][0].index):
+                    step, api = running.pop(future)
+                    gates.release(api)
+                    try:
+                        result = future.result()
+                    except MpError as exc:
+                        results[step.name] = None
+                        finish(step, *failed_entry(step, exc))
+                    else:
+                        entry, results[step.name], status = answered_entry(step, result)
+                        finish(step, entry, status)
+        except BaseException:
+            # Ctrl-C (or a bug) must not wait for every call in flight to reach its deadline:
+            # cut them, so the pool's workers end at once and the interrupt goes through.
+            runner.abort_all()
+            raise
+    out = [
+        entry if entry is not None else {"name": step.name, "skipped": True}
+        for step, entry in zip(steps, entries)
+    ]
+    first = failures[min(failures)] if failures else 0
+    return ManifestRun(ok=not first, steps=out, exit_status=first)
+
+
+def _dependencies(steps: Sequence[Step]) -> list[set[int]]:
+    """For each step, the earlier steps it must wait for: those it reads, and those writing the
+    same ``output`` file (which then ends up as an in-order run would leave it)."""
+    index = {step.name: step.index for step in steps}
+    writers: dict[str, int] = {}
+    after: list[set[int]] = []
+    for step in steps:
+        needs = {index[ref.name] for _, ref in step.refs if ref.kind == "steps"}
+        if step.output is not None:
+            # casefold: on Windows and macOS folders `Out.jsonl` is `out.jsonl` (normcase knows
+            # only Windows); a false match only makes a step wait.
+            path = os.path.normpath(step.output).casefold()
+            if path in writers:
+                needs.add(writers[path])
+            writers[path] = step.index
+        after.append(needs)
+    return after
+
+
+class _Gates:
+    """Per-API admission: calls in flight (a counting semaphore taken without blocking, so
+    the scheduler can start another API's step instead of waiting) and recent starts."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._in_flight: Counter[str] = Counter()
+        self._starts: dict[str, deque[float]] = {}
+
+    def take(self, api: str) -> float:
+        """Take a slot of ``api`` and return 0, or return how long to wait (inf: until one of
+        its calls ends)."""
+        limit = LIMITS.get(api, UNKNOWN_API)
+        if self._in_flight[api] >= limit.at_once:
+            return math.inf
+        if limit.starts:
+            now = self._clock()
+            starts = self._starts.setdefault(api, deque())
+            while starts and starts[0] <= now - limit.window:
+                starts.popleft()
+            if len(starts) >= limit.starts:
+                return max(starts[0] + limit.window - now, 0.001)
+            starts.append(now)
+        self._in_flight[api] += 1
+        return 0.0
+
+    def release(self, api: str) -> None:
+        self._in_flight[api] -= 1
