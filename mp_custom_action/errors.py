@@ -85,6 +85,15 @@ class ExitStatus(enum.IntEnum):
     INTERRUPTED = 130
 
 
+def http_exit_status(status_code: int) -> ExitStatus:
+    """The exit status of an HTTP answer that counts as a failure: 5 for a 5xx, 4 for anything else.
+
+    ``--check-status`` counts 4xx and 5xx answers as failures; a manifest step counts any status
+    its ``expect`` does not list (a 302 it did not expect is a 4). Both ask this one function.
+    """
+    return ExitStatus.HTTP_5XX if status_code >= 500 else ExitStatus.HTTP_4XX
+
+
 def one_line(text: str) -> str:
     """``text`` with each control or line-separator character escaped (``\\n``, ``\\x1f``)."""
     if text.isprintable():

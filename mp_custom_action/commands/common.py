@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..core.credentials import ENV_VARS
-from ..errors import ExitStatus, InputError
+from ..errors import ExitStatus, InputError, http_exit_status
 
 if TYPE_CHECKING:
     from ..core.request import OutgoingRequest
@@ -216,9 +216,6 @@ def send_or_describe(
 
 
 def exit_status_for(result: Result, check_status: bool) -> int:
-    if check_status:
-        if 400 <= result.status_code < 500:
-            return int(ExitStatus.HTTP_4XX)
-        if result.status_code >= 500:
-            return int(ExitStatus.HTTP_5XX)
+    if check_status and result.status_code >= 400:
+        return int(http_exit_status(result.status_code))
     return int(ExitStatus.OK)

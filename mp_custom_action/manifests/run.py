@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import quote, quote_plus
 
 from ..core.urls import PATH_SAFE, without_query
-from ..errors import ExitStatus, InputError, ManifestError, MpError, one_line
+from ..errors import InputError, ManifestError, MpError, http_exit_status, one_line
 from .load import Manifest, ManifestRun, Step, env_value
 from .references import Ref, find_refs, substitute, walk_result
 
@@ -153,8 +153,7 @@ def answered_entry(step: Step, result: Result) -> tuple[dict[str, Any], dict[str
     data = result.to_dict()
     status = 0
     if not step.expects(result.status_code):
-        five = result.status_code >= 500
-        status = int(ExitStatus.HTTP_5XX if five else ExitStatus.HTTP_4XX)
+        status = int(http_exit_status(result.status_code))
     return {"name": step.name, **data}, data, status
 
 
