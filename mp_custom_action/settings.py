@@ -12,7 +12,11 @@ from typing import Any, Optional
 
 from .core.credentials import ENV_VARS as CREDENTIAL_ENV_VARS
 
-__all__ = ["ENV_NAMES", "SETTINGS", "resolve_settings"]
+__all__ = ["ENV_NAMES", "MAX_PARALLEL", "SETTINGS", "resolve_settings"]
+
+#: The most calls one Runner makes at once: its connection pool's size, and the most manifest
+#: steps that run in parallel (more would only wait for a connection).
+MAX_PARALLEL = 16
 
 #: Settings a layer may give, and the environment variable of each.
 ENV_NAMES = {

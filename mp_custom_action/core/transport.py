@@ -27,6 +27,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ..errors import BrokenResponseError, ConfigError, ConnectError, RequestTimeout, TransportError
+from ..settings import MAX_PARALLEL
 from .request import OutgoingRequest
 from .urls import is_loopback, without_query
 
@@ -158,7 +159,7 @@ def _valid_proxy(url: str) -> bool:
 class Transport:
     """One ``requests.Session`` (connection pool), shared by every call and thread of a runner."""
 
-    def __init__(self, env: Mapping[str, str], *, pool_maxsize: int = 16) -> None:
+    def __init__(self, env: Mapping[str, str], *, pool_maxsize: int = MAX_PARALLEL) -> None:
         session = requests.Session()
         session.trust_env = False
         adapter = _Adapter(pool_connections=8, pool_maxsize=pool_maxsize, max_retries=0)

@@ -22,6 +22,7 @@ from .._resources import data_folder
 from ..core.apis import normalize_region
 from ..core.credentials import ENV_VARS
 from ..errors import ManifestError, shorten
+from ..settings import MAX_PARALLEL
 from .references import Ref, find_refs, substitute
 
 if TYPE_CHECKING:
@@ -249,7 +250,8 @@ def _check_schema(data: Mapping[str, Any]) -> None:
         raise ManifestError(f"expected {value}, got {json.dumps(instance)[:60]}", field=where)
     if where == "parallel" and error.validator in ("minimum", "maximum"):
         raise ManifestError(
-            f"expected a whole number from 1 to 16, got {json.dumps(instance)}", field=where
+            f"expected a whole number from 1 to {MAX_PARALLEL}, got {json.dumps(instance)}",
+            field=where,
         )
     if error.validator == "not" and where.endswith(".output"):
         # The schema's only "not": a step's output stays under the current directory.

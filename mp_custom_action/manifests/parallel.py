@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..errors import MpError
+from ..settings import MAX_PARALLEL
 from .load import Manifest, ManifestRun, Step
-from .run import MAX_PARALLEL, answered_entry, failed_entry, step_request
+from .run import answered_entry, failed_entry, step_request
 
 if TYPE_CHECKING:
     from ..core.request import OutgoingRequest

@@ -16,6 +16,7 @@ from urllib.parse import quote, quote_plus
 
 from ..core.urls import PATH_SAFE, without_query
 from ..errors import InputError, ManifestError, MpError, http_exit_status, one_line
+from ..settings import MAX_PARALLEL
 from .load import Manifest, ManifestRun, Step, env_value
 from .references import Ref, find_refs, substitute, walk_result
 
@@ -110,7 +111,6 @@ def run_manifest(
 
 #: The most steps a manifest may run at once (``parallel``, ``--parallel``); the runner's
 #: connection pool holds as many connections.
-MAX_PARALLEL = 16
 
 
 def check_parallel(value: object, *, field: str = "--parallel") -> int:
