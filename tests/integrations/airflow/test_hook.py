@@ -1,0 +1,109 @@
+"""MixpanelHook with a real Airflow: connections from AIRFLOW_CONN_*, one Runner, test_connection."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mp_custom_action.errors import InputError
+from mp_custom_action.integrations.airflow.hook import MixpanelHook
+
+from .conftest import connection_json
+
+
+def test_init_reads_and_sends_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_MIXPANEL_DEFAULT", raising=False)
+    hook = MixpanelHook()  # the connection does not even exist: __init__ must not look
+    assert hook.mixpanel_conn_id == "mixpanel_default"
+
+
+def test_runner_from_connection(sandbox) -> None:
+    hook = MixpanelHook()
+    runner = hook.get_conn()
+    assert runner is hook.get_conn()  # one runner per hook
+    assert runner.origin == sandbox.origin
+    assert runner.credentials.project_id == str(sandbox.credentials["project_id"])
+    assert runner.credentials.secret.reveal() == sandbox.credentials["secret"]
+    assert sandbox.requests == []  # building the runner sent nothing
+    result = hook.run({"method": "GET", "api": "query", "relative_url": "/2.0/events/names"})
+    assert result.status_code == 200
+    hook.close()
+
+
+def test_worker_mp_variables_do_not_mix_in(sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MP_TOKEN", "token-from-the-worker-environment")
+    monkeypatch.setenv("MP_REGION", "eu")
+    runner = MixpanelHook().get_conn()
+    assert runner.credentials.token is None
+    assert runner.region == "us"
+
+
+def test_region_and_secrets_from_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MP_EU",
+        json.dumps(
+            {
+                "conn_type": "mixpanel",
+                "extra": {"region": "eu", "api_secret": "apisecret-123456", "token": "tok-123456"},
+            }
+        ),
+    )
+    runner = MixpanelHook("mp_eu").get_conn()
+    assert runner.region == "eu"
+    assert runner.credentials.api_secret.reveal() == "apisecret-123456"
+    assert runner.credentials.token.reveal() == "tok-123456"
+    assert runner.credentials.username is None
+
+
+def test_secrets_are_registered_with_the_masker(sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.sdk.log import redact
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MIXPANEL_DEFAULT", connection_json(sandbox, token="tok-zz-98765")
+    )
+    MixpanelHook().get_conn()
+    line = f"secret {sandbox.credentials['secret']} token tok-zz-98765"
+    assert redact(line) == "secret *** token ***"
+
+
+def test_unknown_extra_key_is_an_error_naming_it(sandbox, monkeypatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_MIXPANEL_DEFAULT", connection_json(sandbox, regoin="eu"))
+    with pytest.raises(InputError, match="regoin"):
+        MixpanelHook().get_conn()
+    assert sandbox.requests == []
+
+
+def test_test_connection_sends_one_authenticated_read(sandbox) -> None:
+    ok, message = MixpanelHook().test_connection()
+    assert ok, message
+    assert [(r.method, r.path) for r in sandbox.requests] == [("GET", "/api/2.0/events/names")]
+    assert sandbox.requests[0].status == 200  # the sandbox answers 200 only when authenticated
+
+
+def test_test_connection_reports_refused_credentials(sandbox, monkeypatch) -> None:
+    c = sandbox.credentials
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MIXPANEL_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "mixpanel",
+                "login": c["username"],
+                "password": "wrong-secret-value",
+                "extra": {"project_id": c["project_id"], "origin": sandbox.origin},
+            }
+        ),
+    )
+    ok, message = MixpanelHook().test_connection()
+    assert not ok
+    assert "401" in message and "wrong-secret-value" not in message
+
+
+def test_test_connection_without_credentials_sends_nothing(sandbox, monkeypatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MIXPANEL_DEFAULT",
+        json.dumps({"conn_type": "mixpanel", "extra": {"origin": sandbox.origin}}),
+    )
+    ok, message = MixpanelHook().test_connection()
+    assert not ok and message
+    assert sandbox.requests == []
