@@ -5,17 +5,19 @@ API-triggered warehouse syncs an hour). Every operator of this provider sets ``p
 API's pool unless you give one, so that however many workers run a DAG, no more tasks call an
 API at once than its pool has slots. The bulk jobs' own budgets still apply inside each task.
 This module does not import Airflow: ``python -m mp_custom_action.integrations.airflow.pools``
-prints the ``airflow pools set`` commands that create them.
+prints the ``airflow pools set`` commands that create them (``--json``: a file for
+``airflow pools import``).
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from dataclasses import dataclass
 from typing import Optional
 
-__all__ = ["DEFAULT_POOL", "POOLS", "Pool", "pool_commands", "pool_for_api"]
+__all__ = ["DEFAULT_POOL", "POOLS", "Pool", "pool_commands", "pool_for_api", "pools_json"]
 
 
 @dataclass(frozen=True)
@@ -69,5 +71,15 @@ def pool_commands(airflow: str = "airflow") -> list[str]:
     ]
 
 
+def pools_json() -> str:
+    """The pools as ``airflow pools import FILE`` reads them (one command for all)."""
+    every = [*POOLS.values(), DEFAULT_POOL]
+    table = {p.name: {"slots": p.slots, "description": p.description} for p in every}
+    return json.dumps(table, indent=2)
+
+
 if __name__ == "__main__":
-    sys.stdout.write("\n".join(pool_commands()) + "\n")
+    if sys.argv[1:] == ["--json"]:
+        sys.stdout.write(pools_json() + "\n")
+    else:
+        sys.stdout.write("\n".join(pool_commands()) + "\n")

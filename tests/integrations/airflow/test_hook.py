@@ -107,3 +107,27 @@ def test_test_connection_without_credentials_sends_nothing(sandbox, monkeypatch)
     ok, message = MixpanelHook().test_connection()
     assert not ok and message
     assert sandbox.requests == []
+
+
+def test_airflow_lists_the_provider_its_hook_and_masked_form_fields() -> None:
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    assert "mp-custom-action" in manager.providers  # the provider info passed Airflow's schema
+    hook = manager.hooks["mixpanel"]
+    assert hook is not None
+    assert hook.hook_class_name == "mp_custom_action.integrations.airflow.hook.MixpanelHook"
+    widgets = {
+        name.removeprefix("extra__mixpanel__"): widget
+        for name, widget in manager.connection_form_widgets.items()
+        if name.startswith("extra__mixpanel__")
+    }
+    assert {n for n, w in widgets.items() if w.is_sensitive} == {
+        "api_secret",
+        "token",
+        "oauth_token",
+    }
+    assert widgets["region"].field["schema"]["title"] == "Region"
+    behaviour = manager.field_behaviours["mixpanel"]
+    assert behaviour["relabeling"]["login"] == "Service account username"
+    assert "host" in behaviour["hidden_fields"]

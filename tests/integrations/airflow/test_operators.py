@@ -56,7 +56,9 @@ def test_bad_input_fails_before_sending_in_one_line(sandbox, monkeypatch, capfd)
     token_only = connection_json(sandbox)
     monkeypatch.setenv(
         "AIRFLOW_CONN_TOKEN_ONLY",
-        json.dumps({"conn_type": "mixpanel", "extra": {"token": "tok-abcdef", "origin": sandbox.origin}}),
+        json.dumps(
+            {"conn_type": "mixpanel", "extra": {"token": "tok-abcdef", "origin": sandbox.origin}}
+        ),
     )
     assert token_only
     outcome = run_dag(
@@ -185,18 +187,29 @@ def test_pools_default_to_the_api(sandbox) -> None:
 
     with DAG("pools", schedule=None):
         ops = [
-            MixpanelCustomActionOperator(task_id="q", api="Query", relative_url="/2.0/events/names"),
+            MixpanelCustomActionOperator(
+                task_id="q", api="Query", relative_url="/2.0/events/names"
+            ),
             MixpanelCustomActionOperator(task_id="l", api="lexicon", relative_url="/1/schemas"),
             MixpanelCustomActionOperator(task_id="t", api="{{ params.api }}", relative_url="/"),
             MixpanelCustomActionOperator(task_id="own", api="query", relative_url="/", pool="mine"),
             MixpanelPresetOperator(task_id="p", preset="listWarehouseSources"),
             MixpanelManifestOperator(
                 task_id="m",
-                manifest={"version": 1, "steps": [
-                    {"name": "a", "call": {"method": "GET", "api": "query", "relative_url": "/"}},
-                    {"name": "b", "call": {"method": "GET", "api": "lexicon", "relative_url": "/"}},
-                ]},
-            ),  # fmt: skip
+                manifest={
+                    "version": 1,
+                    "steps": [
+                        {
+                            "name": "a",
+                            "call": {"method": "GET", "api": "query", "relative_url": "/"},
+                        },
+                        {
+                            "name": "b",
+                            "call": {"method": "GET", "api": "lexicon", "relative_url": "/"},
+                        },
+                    ],
+                },
+            ),
             WarehouseImportSensor(task_id="s", source_id="x"),
         ]
         mapped = MixpanelExportOperator.partial(task_id="e").expand_kwargs(
