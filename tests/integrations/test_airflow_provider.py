@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 from importlib.metadata import distribution, entry_points
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,14 @@ def test_every_api_has_a_pool_and_the_commands_create_them() -> None:
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert out.stdout.splitlines() == pools.pool_commands()
+
+
+def test_docs_show_the_example_dag_as_it_is() -> None:
+    root = Path(__file__).resolve().parents[2]
+    dag = (root / "docs" / "examples" / "airflow" / "mixpanel_warehouse_export.py").read_text()
+    doc = (root / "docs" / "airflow.md").read_text()
+    assert f"```python\n{dag}```" in doc
+    for line in pools.pool_commands():
+        assert line in doc
+    for pool in [*pools.POOLS.values(), pools.DEFAULT_POOL]:
+        assert f"| `{pool.name}` | {pool.slots} |" in doc
