@@ -14,6 +14,7 @@ from ..core.credentials import ENV_VARS
 from ..errors import ExitStatus, InputError, http_exit_status
 
 if TYPE_CHECKING:
+    from ..core.apis import ApiSpec
     from ..core.request import OutgoingRequest
     from ..core.results import Result
     from ..core.runner import Runner
@@ -138,9 +139,23 @@ def open_runner(args: argparse.Namespace) -> Iterator[Runner]:
             settings.update(_without(sandbox_layer, "origin"))
             if flags.get("origin") is None:
                 settings["origin"] = sandbox_layer["origin"]
-        runner = Runner(**settings)
+        runner = Runner(**settings, apis=_api_lookup)
         stack.callback(runner.close)
         yield runner
+
+
+def _api_lookup(name: object) -> ApiSpec:
+    """The runner's seam to plugins: every command knows the API selectors plugins add.
+
+    A built-in name is answered here, so that a plain ``call`` never imports the plugin manager.
+    """
+    from ..core.apis import builtin_registry
+
+    if name in builtin_registry:
+        return builtin_registry.get(name)
+    from ..presets.plugins import api_lookup
+
+    return api_lookup(name)
 
 
 def _without(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:

@@ -3,6 +3,12 @@
 A :class:`Runner` holds one HTTP session (a connection pool reused across calls) and is safe to
 share between threads: it keeps no per-call state on itself, the session's pool is thread-safe,
 and there is no cookie jar. :func:`run` is the one-shot form for scripts.
+
+The runner knows nothing of plugins (core never imports presets). Its one seam upward is the
+``apis`` argument: an :class:`~.apis.ApiRegistry` or a lookup ``name -> ApiSpec`` through which it
+resolves every API selector. By default only the built-in selectors are known; the command line
+and :func:`~mp_custom_action.presets.run.run_preset` pass
+:func:`mp_custom_action.presets.plugins.api_lookup`, which adds those plugins offer.
 """
 
 from __future__ import annotations
@@ -153,15 +159,24 @@ class Runner:
 
     # -- building -------------------------------------------------------------------------------
 
-    def prepare(self, inputs: object, *, field_prefix: str = "") -> OutgoingRequest:
-        """Check ``inputs`` and build the request without sending it (what ``--dry-run`` shows)."""
+    def prepare(
+        self,
+        inputs: object,
+        *,
+        field_prefix: str = "",
+        apis: Optional[ApiRegistry | Callable[[object], ApiSpec]] = None,
+    ) -> OutgoingRequest:
+        """Check ``inputs`` and build the request without sending it (what ``--dry-run`` shows).
+
+        ``apis`` replaces the runner's API selectors for this request.
+        """
         return build_request(
             inputs,
             credentials=self.credentials,
             region=self.region,
             origin=self.origin,
             auth=self.auth,
-            apis=self._apis or _default_api_lookup,
+            apis=apis or self._apis,
             field_prefix=field_prefix,
         )
 
@@ -484,18 +499,6 @@ def _positive(value: Optional[float], name: str, default: float) -> float:
             field=name,
         )
     return float(value)
-
-
-def _default_api_lookup(name: object) -> ApiSpec:
-    """Built-in selectors first; plugins are consulted (and loaded) only for a name we lack."""
-    from .apis import builtin_registry
-
-    if name in builtin_registry:
-        return builtin_registry.get(name)
-    from ..presets.plugins import plugin_api_registry
-
-    registry: ApiRegistry = plugin_api_registry()
-    return registry.get(name)
 
 
 def run(

@@ -15,86 +15,16 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Union
 
 from ..errors import InputError
+from .model import DEFINITION_FIELDS, Preset, PresetDefinitionError, parse_path_template
 from .schemas import schema_problem, show
 
 if TYPE_CHECKING:
     from ..core.apis import ApiRegistry
-    from .model import Preset
 
-__all__ = [
-    "BODY_KEY",
-    "DEFINITION_FIELDS",
-    "QUERY_KEY",
-    "PresetDefinitionError",
-    "parse_path_template",
-    "preset_from_definition",
-]
+__all__ = ["preset_from_definition"]
 
-#: The keys of a preset definition given as a dict (what ``presets show`` prints, plus extras).
-DEFINITION_FIELDS = (
-    "name",
-    "api",
-    "method",
-    "path",
-    "summary",
-    "input_schema",
-    "example",
-    "description",
-    "responses",
-)
 _REQUIRED_FIELDS = ("name", "api", "method", "path", "input_schema")
-
-#: Where the body and the query parameters go in a preset's input; other keys are path values.
-BODY_KEY = "body"
-QUERY_KEY = "query"
-
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# What a template's literal text may hold: RFC 3986 path characters without "%" (a template
-# spells its text plainly), "@" (userinfo tricks) and "?"/"#" (queries go under ``query``).
-_LITERAL = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:/-]*$")
-
-
-class PresetDefinitionError(ValueError):
-    """A preset definition is unusable; the plugin manager turns this into a warning naming the plugin."""
-
-
-def parse_path_template(path: object) -> tuple[str, ...]:
-    """Check a path template and return its placeholder names, in order.
-
-    >>> parse_path_template("/projects/{projectId}/warehouse-sources/{sourceId}")
-    ('projectId', 'sourceId')
-    """
-    if not isinstance(path, str) or not path:
-        raise PresetDefinitionError(f"path must be a non-empty string, got {show(path)}")
-    if not path.startswith("/"):
-        raise PresetDefinitionError(
-            f"path must be relative to the API's base URL and start with '/', got {show(path)}"
-        )
-    if "//" in path:
-        raise PresetDefinitionError(f"path must not contain '//' (another host), got {show(path)}")
-    names: list[str] = []
-    for name in _PLACEHOLDER.findall(path):
-        if not _PARAM_NAME.match(name) or name in (BODY_KEY, QUERY_KEY):
-            raise PresetDefinitionError(
-                f"path placeholder {{{name}}} is not a valid parameter name"
-            )
-        if name in names:
-            raise PresetDefinitionError(f"path placeholder {{{name}}} appears twice")
-        names.append(name)
-    literal = _PLACEHOLDER.sub("x", path)
-    if not _LITERAL.match(literal):
-        raise PresetDefinitionError(
-            f"path {show(path)} may hold only plain path characters and {{name}} placeholders "
-            "(no '%', '@', '?', '#', '\\', braces or spaces)"
-        )
-    for segment in path.split("/"):
-        if segment in (".", ".."):
-            raise PresetDefinitionError(
-                f"path must not contain '.' or '..' segments, got {show(path)}"
-            )
-    return tuple(names)
 
 
 def preset_from_definition(
@@ -111,8 +41,6 @@ def preset_from_definition(
     against the JSON Schema metaschema, which the test suite does for them once; every other
     check still runs.
     """
-    from .model import Preset  # presets imports this module for parse_path_template
-
     if isinstance(definition, Preset):
         definition = definition.to_definition()
     if not isinstance(definition, Mapping):

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ..core.apis import ApiRegistry, api_from_definition
+from ..core.apis import ApiRegistry, ApiSpec, api_from_definition
 from ..errors import PluginError, PluginWarning, PresetInputError
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ __all__ = [
     "PluginFault",
     "PluginSet",
     "PresetRegistry",
+    "api_lookup",
     "load_plugins",
     "loaded_plugins",
     "plugin_api_registry",
@@ -238,7 +239,8 @@ def load_plugins(
                 out.faults.append(PluginFault(name, f"API selector refused: {_one_line(exc)}"))
     out.apis = apis
 
-    from .definitions import PresetDefinitionError, preset_from_definition
+    from .definitions import preset_from_definition
+    from .model import PresetDefinitionError
 
     presets = []
     for name, definitions, ours in preset_defs:
@@ -372,3 +374,16 @@ def plugin_api_registry(*, strict: Optional[bool] = None) -> ApiRegistry:
     plugins = loaded_plugins()
     plugins.report(strict)
     return plugins.apis
+
+
+def api_lookup(name: object) -> ApiSpec:
+    """An API selector by name: built-in ones first, plugins loaded only for a name we lack.
+
+    The lookup to give :class:`~mp_custom_action.core.runner.Runner` (``apis=api_lookup``) so that
+    it knows the selectors plugins add; the command line does.
+    """
+    from ..core.apis import builtin_registry
+
+    if name in builtin_registry:
+        return builtin_registry.get(name)
+    return plugin_api_registry().get(name)
