@@ -14,7 +14,7 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -322,8 +322,3 @@ def write_stream(chunks: Iterator[bytes], path: str) -> int:
             pass
         raise
     return written
-
-
-def flatten_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Response headers as a plain dict (repeated headers were joined by the HTTP library)."""
-    return {str(k): str(v) for k, v in headers.items()}

@@ -28,15 +28,13 @@ from ..settings import resolve_settings
 from .apis import ApiRegistry, ApiSpec, normalize_region
 from .credentials import Credentials, SecretLike, normalize_auth
 from .request import OutgoingRequest, build_request
-from .results import Result, flatten_headers, read_body, write_stream
+from .results import Result, read_body, write_stream
 from .retry import RETRY_STATUSES, RetryPolicy
 from .urls import validate_origin
 
 if TYPE_CHECKING:
-    import requests
-
-    from .deadline import Watchdog
-    from .transport import CallSockets, Failure, Transport
+    from .deadline import CallSockets, Watchdog
+    from .transport import Failure, Transport, WireResponse
 
 __all__ = ["DEFAULTS", "Runner", "run"]
 
@@ -204,7 +202,8 @@ class Runner:
         timeout: Optional[float] = None,
     ) -> Result:
         """Send a request built by :meth:`prepare`, retrying as :mod:`retry` allows."""
-        from .transport import CallSockets, Failure
+        from .deadline import CallSockets
+        from .transport import Failure
 
         if output is not None:
             _check_output(output)
@@ -247,14 +246,14 @@ class Runner:
                     response.close()
                     self._raise_if_deadline(sockets, req, total, attempt)
 
-                status = response.status_code
+                status = response.status
                 if (
                     status in RETRY_STATUSES
                     and policy.should_retry(
                         attempt, req.method, status=status, replay_safe=req.replay_safe
                     )
                     and self._backoff(
-                        attempt, deadline, response.headers.get("Retry-After"), req, str(status)
+                        attempt, deadline, response.header("Retry-After"), req, str(status)
                     )
                 ):
                     response.close()
@@ -356,7 +355,7 @@ class Runner:
 
     def _finish(
         self,
-        response: requests.Response,
+        response: WireResponse,
         req: OutgoingRequest,
         output: Optional[PathLike],
         attempt: int,
@@ -365,25 +364,25 @@ class Runner:
     ) -> Result:
         from .transport import classify
 
-        headers = flatten_headers(response.headers)
+        headers = response.headers
         result = Result(
-            status_code=response.status_code,
-            headers=headers,
+            status_code=response.status,
+            headers=dict(headers),
             body=None,
             url=req.url,
             method=req.method,
             attempts=attempt,
         )
-        chunks = _checked(response.iter_content(_CHUNK), body_complete)
+        chunks = _checked(response.chunks(_CHUNK), body_complete)
         try:
-            if output is not None and 200 <= response.status_code < 300:
+            if output is not None and 200 <= response.status < 300:
                 result.body_bytes = write_stream(chunks, os.fspath(output))
                 result.body_file = os.path.abspath(os.fspath(output))
             else:
                 result.body = read_body(
                     chunks,
                     self.max_body_bytes,
-                    headers.get("Content-Type"),
+                    response.header("Content-Type"),
                     jsonl=req.api.name == "export",
                 )
         except TransportError as exc:
@@ -391,14 +390,11 @@ class Runner:
             exc.attempts = attempt
             exc.url = exc.url or req.url
             raise
-        except Exception as exc:
+        except OSError as exc:
             response.close()
-            import requests as _requests
-
-            if isinstance(exc, (_requests.RequestException, OSError)) or type(
-                exc
-            ).__module__.startswith("urllib3"):
-                raise classify(exc, req.url) from None
+            raise classify(exc, req.url) from None
+        except BaseException:
+            response.close()
             raise
         result.elapsed = self._clock() - start
         return result

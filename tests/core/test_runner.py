@@ -490,7 +490,7 @@ def test_a_finished_call_lets_go_of_its_pooled_connection() -> None:
     # the finished call's deadline must not shut that socket down.
     import socket
 
-    from mp_custom_action.core.transport import CallSockets
+    from mp_custom_action.core.deadline import CallSockets
 
     mine, peer = socket.socketpair()
 
