@@ -10,8 +10,8 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ..core.credentials import ENV_VARS
 from ..errors import ExitStatus, InputError, http_exit_status
+from ..settings import ENV_VARS
 
 if TYPE_CHECKING:
     from ..core.apis import ApiSpec

@@ -16,18 +16,23 @@ import secrets
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from ..errors import ResponseTooLarge
 
 __all__ = [
     "CARD_OUTPUT_NAMES",
+    "PathLike",
     "Result",
+    "check_output_path",
     "decode_body",
     "parse_jsonl",
     "read_body",
     "write_stream",
 ]
+
+#: A file name for ``output``.
+PathLike = Union[str, "os.PathLike[str]"]
 
 #: Our result names -> the card's output names.
 CARD_OUTPUT_NAMES = {"status_code": "Status Code", "headers": "Headers", "body": "Body"}
@@ -294,6 +299,20 @@ def _read_jsonl(
         except ValueError:
             pass
     return _text(b"".join(kept), charset)
+
+
+def check_output_path(output: PathLike) -> None:
+    """Refuse an --output path that cannot be written, before anything is sent."""
+    from ..errors import InputError
+
+    path = os.path.abspath(os.fspath(output))
+    directory = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise InputError(f"{os.fspath(output)!r} is a directory; name a file", field="output")
+    if not os.path.isdir(directory):
+        raise InputError(f"directory {directory!r} does not exist", field="output")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise InputError(f"directory {directory!r} is not writable", field="output")
 
 
 def write_stream(chunks: Iterator[bytes], path: str) -> int:

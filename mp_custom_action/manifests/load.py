@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .._resources import data_folder
 from ..core.apis import normalize_region
-from ..core.credentials import ENV_VARS
 from ..errors import ManifestError, shorten
-from ..settings import MAX_PARALLEL
+from ..settings import ENV_VARS, MAX_PARALLEL
 from .references import Ref, find_refs, substitute
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Optional
 from .plugins import api_lookup, preset_registry
 
 if TYPE_CHECKING:
-    from ..core.results import Result
-    from ..core.runner import PathLike, Runner
+    from ..core.results import PathLike, Result
+    from ..core.runner import Runner
 
 __all__ = ["run_preset"]
 
