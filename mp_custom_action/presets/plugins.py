@@ -228,6 +228,13 @@ def load_plugins(
         api_defs.append((name, results.get(_HOOK_APIS, [])))
         preset_defs.append((name, results.get(_HOOK_PRESETS, []), ours))
 
+    out.apis = _api_registry(api_defs, out)
+    out.presets = _preset_registry(preset_defs, out.apis, out)
+    return out
+
+
+def _api_registry(api_defs: list[tuple[str, list[Any]]], out: PluginSet) -> ApiRegistry:
+    """The built-in selectors plus each plugin's that passes its checks (a fault otherwise)."""
     from ..core.apis import builtin_registry
 
     apis = ApiRegistry(list(builtin_registry))  # a copy: plugins never change the built-in one
@@ -237,8 +244,13 @@ def load_plugins(
                 apis.add(api_from_definition(definition, plugin=name))
             except Exception as exc:  # a definition is untrusted data: any failure refuses it
                 out.faults.append(PluginFault(name, f"API selector refused: {_one_line(exc)}"))
-    out.apis = apis
+    return apis
 
+
+def _preset_registry(
+    preset_defs: list[tuple[str, list[Any], bool]], apis: ApiRegistry, out: PluginSet
+) -> PresetRegistry:
+    """Each plugin's presets that pass their checks (a fault naming the plugin otherwise)."""
     from .definitions import preset_from_definition
     from .model import PresetDefinitionError
 
@@ -253,8 +265,7 @@ def load_plugins(
                 out.faults.append(PluginFault(name, f"preset refused: {_first_line(str(exc))}"))
             except Exception as exc:  # what the checks did not foresee still refuses only this one
                 out.faults.append(PluginFault(name, f"preset refused: {_one_line(exc)}"))
-    out.presets = PresetRegistry(presets)
-    return out
+    return PresetRegistry(presets)
 
 
 def _importer(module: str) -> Callable[[], Any]:
