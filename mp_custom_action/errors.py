@@ -38,6 +38,8 @@ from __future__ import annotations
 import enum
 from typing import Optional
 
+from ._text import one_line
+
 __all__ = [
     "ApiSecretDeprecationWarning",
     "BodyError",
@@ -67,7 +69,6 @@ __all__ = [
     "TransportError",
     "UnknownApiError",
     "UnknownRegionError",
-    "shorten",
 ]
 
 
@@ -92,20 +93,6 @@ def http_exit_status(status_code: int) -> ExitStatus:
     its ``expect`` does not list (a 302 it did not expect is a 4). Both ask this one function.
     """
     return ExitStatus.HTTP_5XX if status_code >= 500 else ExitStatus.HTTP_4XX
-
-
-def one_line(text: str) -> str:
-    """``text`` with each control or line-separator character escaped (``\\n``, ``\\x1f``)."""
-    if text.isprintable():
-        return text
-    return "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
-    )
-
-
-def shorten(text: str, limit: int = 60) -> str:
-    """``text`` cut to ``limit`` characters with ``...``: how messages quote what they were given."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class MpError(Exception):

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from .._text import PROG
 from ..errors import ExitStatus, InputError, http_exit_status
 from ..settings import ENV_VARS
 
@@ -121,27 +122,50 @@ def open_runner(args: argparse.Namespace) -> Iterator[Runner]:
         "timeout": getattr(args, "timeout", None),
         "retries": getattr(args, "retries", None),
     }
-    profile = _load_profile(args)
+    sandbox = getattr(args, "sandbox", False)
+    env: Mapping[str, str] = os.environ
+    profile = None
+    if sandbox:
+        # The sandbox's demo credentials replace the user's as one set: mixing a real
+        # MP_PROJECT_ID with the demo service account would only get 403s, and real secrets have
+        # no business going to a local test server. Neither profiles nor MP_* credentials are
+        # read, so a broken default profile does not stop a sandbox run.
+        env = {k: v for k, v in os.environ.items() if k not in ENV_VARS.values()}
+    else:
+        profile = _load_profile(args)
     with contextlib.ExitStack() as stack:
         sandbox_layer: dict[str, Any] = {}
-        if getattr(args, "sandbox", False) and not getattr(args, "dry_run", False):
+        if sandbox and not getattr(args, "dry_run", False):
             sandbox_layer = stack.enter_context(_sandbox())
-        elif getattr(args, "sandbox", False):
+        elif sandbox:
             # A dry run sends nothing, so no server is started; the origin shown is a placeholder.
             sandbox_layer = {"origin": "http://127.0.0.1:0", **_sandbox_credentials()}
-        settings = resolve_settings(flags, os.environ, profile)
+        settings = resolve_settings(flags, env, profile)
         if sandbox_layer:
-            # The sandbox's demo credentials replace the user's as one set: mixing a real
-            # MP_PROJECT_ID with the demo service account would only get 403s, and real secrets
-            # have no business going to a local test server.
-            for name in ENV_VARS:
-                settings.pop(name, None)
             settings.update(_without(sandbox_layer, "origin"))
             if flags.get("origin") is None:
                 settings["origin"] = sandbox_layer["origin"]
-        runner = Runner(**settings, apis=_api_lookup)
+        # Resolved once, here: the Runner checks these settings and does not read them again.
+        runner = Runner.from_settings(
+            settings, env=os.environ, apis=_api_lookup, on_retry=_retry_notice(args)
+        )
         stack.callback(runner.close)
+        if getattr(args, "verbose", 0):
+            from .._logs import hide
+
+            hide(runner.credentials.secrets())
         yield runner
+
+
+def _retry_notice(args: argparse.Namespace) -> Optional[Callable[[str], None]]:
+    """Waiting is never silent: one stderr line before each retry waits (``-q`` silences it)."""
+    if getattr(args, "quiet", False):
+        return None
+
+    def notice(text: str) -> None:
+        print(f"{PROG}: retrying: {text}", file=sys.stderr, flush=True)
+
+    return notice
 
 
 def _api_lookup(name: object) -> ApiSpec:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
+from .._text import REDACTED
 from ..errors import CredentialNotAcceptedError, InputError, MissingCredentialError
 from ..settings import ENV_VARS
 from .apis import ApiSpec, EndpointRule
@@ -25,7 +26,6 @@ __all__ = [
     "choose_credential",
 ]
 
-REDACTED = "***"
 
 #: Values of the ``auth`` input: ``auto`` picks by preference; the others force one kind.
 AUTH_CHOICES = ("auto", "service-account", "secret", "token")

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from .._text import first_line as _first_line
 from ..core.apis import ApiRegistry, ApiSpec, api_from_definition
 from ..errors import PluginError, PluginWarning, PresetInputError
 
@@ -337,13 +338,6 @@ def _one_line(exc: BaseException) -> str:
         return first  # our own checks' messages say enough
     kind = type(exc).__name__
     return f"{kind}: {first}" if first else kind
-
-
-def _first_line(text: str, limit: int = 300) -> str:
-    # A plugin's message may span lines (pluggy's validation errors do): fold it into one, and
-    # keep a runaway message from flooding the terminal.
-    folded = " ".join(text.split())
-    return folded if len(folded) <= limit else folded[: limit - 3] + "..."
 
 
 def _names(plugins: Iterable[str]) -> str:

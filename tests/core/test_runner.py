@@ -481,7 +481,9 @@ def test_a_post_whose_answer_broke_mid_body_is_not_repeated(
 def test_unbounded_or_odd_timeouts_are_refused(value: str) -> None:
     from mp_custom_action.errors import InputError
 
-    with pytest.raises(InputError, match="MP_TIMEOUT: expected a number of seconds > 0 and at most"):
+    with pytest.raises(
+        InputError, match="MP_TIMEOUT: expected a number of seconds > 0 and at most"
+    ):
         Runner(env={"MP_TIMEOUT": value})
 
 
