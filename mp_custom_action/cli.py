@@ -30,6 +30,7 @@ exit status:
   5  HTTP 5xx answer, with --check-status (or a failed manifest step)
   6  transport: connection failed, timed out, deadline passed, broken or oversized response
   7  plugin error (--strict-plugins, or two plugins claim the same preset)
+  8  the answer came, but its --output file could not be written (disk full, ...)
 130  interrupted
 
 environment:

@@ -19,6 +19,7 @@
     │   ├── MissingCredentialError
     │   └── CredentialNotAcceptedError
     ├── PluginError                      exit 7  a plugin misbehaved (strict mode or name conflict)
+    ├── OutputError                      exit 8  the answer came; its --output file could not be written
     └── TransportError                   exit 6  the request did not produce an HTTP answer
         ├── ConnectError                         connection refused, DNS, TLS, proxy
         ├── RequestTimeout                       connect or read timeout
@@ -58,6 +59,7 @@ __all__ = [
     "MpError",
     "MpWarning",
     "OriginError",
+    "OutputError",
     "PluginError",
     "PluginWarning",
     "PresetInputError",
@@ -83,6 +85,7 @@ class ExitStatus(enum.IntEnum):
     HTTP_5XX = 5
     TRANSPORT_ERROR = 6
     PLUGIN_ERROR = 7
+    OUTPUT_ERROR = 8
     INTERRUPTED = 130
 
 
@@ -197,6 +200,20 @@ class PluginError(MpError):
 
     def __init__(self, message: str, *, plugins: tuple[str, ...] = ()) -> None:
         self.plugins = plugins
+        super().__init__(message)
+
+
+class OutputError(MpError):
+    """Writing the answer to its ``--output`` file failed locally (disk full, a refused name).
+
+    Not a transport fault: the answer was received, and sending again would not help, so it is
+    never retried. ``path`` is the file; the message names it and the operating system's reason.
+    """
+
+    exit_status = ExitStatus.OUTPUT_ERROR
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
         super().__init__(message)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
-from ..errors import DeadlineExceeded, TransportError
+from ..errors import DeadlineExceeded, OutputError, TransportError
 from .deadline import CallSockets, Watchdog
 from .results import PathLike, Result, read_body, write_stream
 from .retry import RETRY_STATUSES, RetryPolicy
@@ -200,8 +200,6 @@ class Call:
         sockets.release()
 
     def _finish(self, response: WireResponse, body_complete: Callable[[], None]) -> Result:
-        from .transport import classify
-
         req = self.req
         result = Result(
             status_code=response.status,
@@ -214,7 +212,7 @@ class Call:
         chunks = _checked(response.chunks(_CHUNK), body_complete)
         try:
             if self.output is not None and 200 <= response.status < 300:
-                result.body_bytes = write_stream(chunks, os.fspath(self.output))
+                result.body_bytes = _write(chunks, os.fspath(self.output))
                 result.body_file = os.path.abspath(os.fspath(self.output))
             else:
                 result.body = read_body(
@@ -228,14 +226,26 @@ class Call:
             exc.attempts = self.attempt
             exc.url = exc.url or req.url
             raise
-        except OSError as exc:
-            response.close()
-            raise classify(exc, req.url) from None
         except BaseException:
             response.close()
             raise
         result.elapsed = self.setup.clock() - self.start
         return result
+
+
+def _write(chunks: Iterator[bytes], path: str) -> int:
+    """:func:`write_stream`, a local failure raised as :class:`OutputError` (never retried).
+
+    Reading failures arrive as the transport's ``Failure``; any ``OSError`` left is the file's.
+    """
+    try:
+        return write_stream(chunks, path)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise OutputError(
+            f"cannot write {path!r}: {reason.lower()} (the answer was received; not retried)",
+            path=path,
+        ) from None
 
 
 def _checked(chunks: Iterator[bytes], body_complete: Callable[[], None]) -> Iterator[bytes]:
