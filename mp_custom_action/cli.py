@@ -37,7 +37,7 @@ environment:
   MP_USERNAME, MP_SECRET   service account       MP_API_SECRET  project API secret (deprecated)
   MP_TOKEN                 project token         MP_PROJECT_ID  project id
   MP_REGION                us (standard), eu, in (india)
-  MP_TIMEOUT, MP_RETRIES   total deadline in seconds (default 300); retries (default 4)
+  MP_TIMEOUT, MP_RETRIES   total deadline in seconds (default 300); retries (default 4, max 100)
   MP_PROFILE, MP_CONFIG    profile name and config file (see docs/configuration.md)
   MP_STRICT_PLUGINS=1      a plugin that fails to load is an error, not a warning
 """

@@ -65,7 +65,8 @@ def add_request_options(
         "--retries",
         type=int,
         metavar="N",
-        help="retries on 429/502/503/504 and connection errors, with backoff (default 4; 0: off)",
+        help="retries on 429/502/503/504 and connection errors, with backoff (default 4, at most "
+        "100; 0: off); each wait is announced on stderr",
     )
     behaviour = parser.add_argument_group("behaviour")
     behaviour.add_argument(

@@ -19,6 +19,7 @@ raise, while connecting or while the body is read, is mapped by :func:`classify`
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -304,14 +305,21 @@ def _reason(exc: BaseException) -> str:
     """A short, credential-free reason: the innermost cause's class and OS error text."""
     seen = 0
     inner: BaseException = exc
+    unresolved = False
     while seen < 8:
         seen += 1
+        unresolved = unresolved or isinstance(inner, socket.gaierror)
+        unresolved = unresolved or type(inner).__name__ == "NameResolutionError"
         nxt = getattr(inner, "reason", None) or inner.__cause__ or inner.__context__
         if nxt is None and inner.args and isinstance(inner.args[0], BaseException):
             nxt = inner.args[0]
         if not isinstance(nxt, BaseException) or nxt is inner:
             break
         inner = nxt
+    if unresolved or isinstance(inner, socket.gaierror):
+        # Said plainly on the first failure: a typo in a host is not worth four retries' doubt.
+        detail = inner.strerror.lower() if isinstance(inner, OSError) and inner.strerror else ""
+        return "host name could not be resolved" + (f": {detail}" if detail else "")
     if isinstance(inner, OSError) and inner.strerror:
         return inner.strerror.lower()
     name = type(inner).__name__
