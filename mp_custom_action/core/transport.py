@@ -183,6 +183,19 @@ def _env(env: Mapping[str, str], name: str) -> Optional[str]:
     return value.strip() if value and value.strip() else None
 
 
+def _proxy_variable(env: Mapping[str, str], scheme: str) -> str:
+    return f"{scheme.upper()}_PROXY" if _env(env, f"{scheme}_proxy") else "ALL_PROXY"
+
+
+def _socks_available() -> bool:
+    """Without PySocks, urllib3 would fail at the first request, which then looked like a broken
+    answer from Mixpanel after every retry: a proxy that cannot be used is said up front."""
+    import importlib.util
+
+    # PySocks, as urllib3.contrib.socks imports it (importing that would warn, then fail).
+    return importlib.util.find_spec("socks") is not None
+
+
 def _valid_proxy(url: str) -> bool:
     from urllib3.exceptions import LocationParseError
     from urllib3.util import parse_url
@@ -215,11 +228,15 @@ class Transport:
                 # Said here, without the value (it may hold the proxy's password), and not left
                 # to urllib3, whose parse error quotes the whole URL and surfaced as a "broken
                 # response" from Mixpanel.
-                name = f"{scheme.upper()}_PROXY" if _env(env, f"{scheme}_proxy") else "ALL_PROXY"
                 raise ConfigError(
                     "is not a valid proxy URL: expected scheme://[user:password@]host:port, "
                     "with '/', '@', ':' and '%' in the user name or password percent-encoded",
-                    field=name,
+                    field=_proxy_variable(env, scheme),
+                )
+            if proxy.lower().startswith("socks") and not _socks_available():
+                raise ConfigError(
+                    "is a SOCKS proxy, which needs the SOCKS extra: pip install 'requests[socks]'",
+                    field=_proxy_variable(env, scheme),
                 )
         self._no_proxy = _env(env, "no_proxy") or ""
         self._verify: bool | str = (

@@ -142,3 +142,24 @@ def test_a_refused_connection_is_a_connect_failure() -> None:
         assert caught.value.connect_error
     finally:
         t.close()
+
+
+@pytest.mark.skipif(
+    __import__("importlib.util").util.find_spec("socks") is not None,
+    reason="PySocks is installed: a SOCKS proxy is usable",
+)
+def test_a_socks_proxy_without_the_extra_is_a_config_error_up_front(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    from cli_helpers import cli_process
+
+    done = cli_process(
+        "call", "GET", "query", "/2.0/events/names", "--origin", "https://mixpanel.com",
+        env={"HTTPS_PROXY": "socks5://user:pw@127.0.0.1:1", "MP_USERNAME": "u", "MP_SECRET": "s",
+             "MP_PROJECT_ID": "1", "MP_CONFIG": str(tmp_path / "none.toml")},
+        timeout=30,
+    )  # fmt: skip
+    assert done.exit_status == 2, done.stderr
+    assert "HTTPS_PROXY: is a SOCKS proxy, which needs the SOCKS extra" in done.stderr
+    assert "pw" not in done.stderr
+    assert "retrying" not in done.stderr
