@@ -65,6 +65,9 @@ SECRET_KEYS = ("username", "secret", "api_secret", "token")
 #: The keys that make a config file worth protecting from other users.
 _SENSITIVE = ("secret", "api_secret", "token")
 _ENV_KEYS = {f"{key}_env": key for key in SECRET_KEYS}
+_ENV_SHAPE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: A name quoted in messages: the conventional form (a secret rarely is all capitals).
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 
 
@@ -152,6 +155,11 @@ def _check_value(where: str, key: str, value: Any) -> None:
     if key in _ENV_KEYS or key in ("region", *SECRET_KEYS):
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{where}: expected a non-empty string")
+        if key in _ENV_KEYS and not _ENV_SHAPE.match(value):
+            raise ConfigError(
+                f"{where}: expected the name of an environment variable (letters, digits and '_'); "
+                "the value is not shown, in case it is the secret itself"
+            )
         if key == "region":
             try:
                 normalize_region(value)
@@ -245,9 +253,17 @@ def load_profile(
         if key in _ENV_KEYS:
             resolved = env.get(value)
             if not resolved:
+                # A conventional variable name is quoted; anything else may be the secret
+                # itself, written where its variable's name belongs, and is not.
+                named = (
+                    f"the environment variable {value}"
+                    if _ENV_NAME.match(value)
+                    else (
+                        "an environment variable (its name is not shown: it does not look like one)"
+                    )
+                )
                 raise ConfigError(
-                    f"[profiles.{chosen}] {key} in {path} names the environment variable "
-                    f"{value}, which is not set"
+                    f"[profiles.{chosen}] {key} in {path} names {named}, which is not set"
                 )
             settings[_ENV_KEYS[key]] = resolved
         else:

@@ -290,9 +290,10 @@ def merge_query(
     for key, values in obj_values.items():
         if key in url_values:
             if sorted(url_values[key]) != sorted(values):
+                # The values are not quoted: a query value may be a secret.
                 raise QueryError(
-                    f"{key!r} is in both the relative URL ({url_values[key]}) and the Query object "
-                    f"({values}) with different values",
+                    f"{key!r} is in both the relative URL and the Query object, with different "
+                    "values",
                     field=f"{field}.{key}",
                 )
             continue
