@@ -95,7 +95,7 @@ def run(home: Path, info: dict) -> int:
         print("the DAG's log is in .venv-airflow/example-dag.log; its last lines:")
         print("\n".join(log.splitlines()[-40:]))
         return 1
-    print(f"example DAG: {len(states)} tasks run, all success, in {wall:.1f} s")
+    print(f"example DAG: {len(states)} tasks run in {wall:.1f} s")
     return 0
 
 
@@ -151,6 +151,13 @@ def _name(task_id: str, map_index: int) -> str:
     return task_id + (f"[{map_index}]" if map_index >= 0 else "")
 
 
+def bulk_jobs_missing() -> bool:
+    """Until the bulk jobs land (mp_custom_action.bulk.export_range), the export task cannot run."""
+    import mp_custom_action.bulk
+
+    return not hasattr(mp_custom_action.bulk, "export_range")
+
+
 def check(states: dict, xcoms: dict, out: Path, day: dt.date, info: dict, log: str) -> list[str]:
     problems = []
     expected = [
@@ -162,6 +169,7 @@ def check(states: dict, xcoms: dict, out: Path, day: dt.date, info: dict, log: s
     ]
     if sorted(states) != expected:
         problems.append(f"tasks {sorted(states)}, expected {expected}")
+    export_state = states.pop("export_yesterday[0]", None)
     problems += [f"{t} is {s}" for t, s in states.items() if s != "success"]
     source = (xcoms.get("create_import") or {}).get("body") or {}
     run = (xcoms.get("trigger_sync") or {}).get("body") or {}
@@ -175,22 +183,30 @@ def check(states: dict, xcoms: dict, out: Path, day: dt.date, info: dict, log: s
     windows = [{"from_date": day.isoformat(), "to_date": day.isoformat()}]
     if xcoms.get("yesterday") != windows:
         problems.append(f"yesterday XCom: {xcoms.get('yesterday')}, expected {windows}")
-    if not isinstance(xcoms.get("export_yesterday[0]"), dict):
-        problems.append(f"export_yesterday[0] XCom: {xcoms.get('export_yesterday[0]')}")
-    lines = [
-        json.loads(x)
-        for f in sorted(out.rglob("*"))
-        if f.is_file() and f.suffix in (".jsonl", ".json")
-        for x in f.read_text().splitlines()
-        if x.strip()
-    ]
-    if len(lines) != 24 * EVENTS_PER_HOUR:
-        problems.append(
-            f"{len(lines)} events exported under {out}, expected {24 * EVENTS_PER_HOUR}"
-        )
     for secret in (info["secret"], info["api_secret"]):
         if secret in log or secret in json.dumps(xcoms):
             problems.append("a secret appears in the DAG's log or XComs")
+    if bulk_jobs_missing():
+        # Transitional (until the bulk jobs are on main): the export task cannot run.
+        print("NOTE: mp_custom_action.bulk has no export_range yet: export not checked")
+        if export_state != "failed" or "no attribute 'export_range'" not in log:
+            problems.append(f"export_yesterday[0] is {export_state}, expected to fail without bulk")
+        return problems
+    if export_state != "success":
+        problems.append(f"export_yesterday[0] is {export_state}")
+    if not isinstance(xcoms.get("export_yesterday[0]"), dict):
+        problems.append(f"export_yesterday[0] XCom: {xcoms.get('export_yesterday[0]')}")
+    exported = [
+        json.loads(line)
+        for f in sorted(out.rglob("*"))
+        if f.is_file()
+        for line in f.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    if len(exported) != 24 * EVENTS_PER_HOUR:
+        problems.append(
+            f"{len(exported)} events exported under {out}, expected {24 * EVENTS_PER_HOUR}"
+        )
     return problems
 
 
