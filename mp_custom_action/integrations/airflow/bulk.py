@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import os
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any, Optional, Union
+
+from airflow.sdk.exceptions import AirflowException
 
 from ...errors import InputError
 from .base import MixpanelBaseOperator, failure
@@ -68,8 +71,9 @@ def export_windows(from_date: DateLike, to_date: DateLike, days: int = 1) -> lis
 class MixpanelImportOperator(MixpanelBaseOperator):
     """``import_files(runner, kind, paths, ...)``; XCom: the ``ImportSummary`` as a dict.
 
-    ``paths`` are files on the worker (or a shared mount). ``resume`` with a ``checkpoint``
-    file makes a retry skip the batches already accepted. Pool: ``mixpanel_ingestion``.
+    ``kind``: events, profiles or groups. ``paths`` are files on the worker (or a shared mount).
+    ``resume`` with a ``checkpoint`` file makes a retry skip the batches already accepted; an
+    import that stopped before the end fails the task. Pool: ``mixpanel_ingestion``.
     """
 
     api_pool = POOLS["ingestion"].name
@@ -116,14 +120,24 @@ class MixpanelImportOperator(MixpanelBaseOperator):
             )
         out: dict[str, Any] = summary.to_dict()
         self.log.info("Import summary: %s", out)
+        if out.get("complete") is False and not self.dry_run:
+            # Stopped before the end (too many rejects, an error answer): with a checkpoint and
+            # resume=True, Airflow's retry carries on from the last accepted batch.
+            raise AirflowException(
+                f"import stopped after {out.get('accepted')} accepted and "
+                f"{out.get('rejected')} rejected records"
+            )
         return out
 
 
 class MixpanelExportOperator(MixpanelBaseOperator):
     """``export_range(runner, from_date, to_date, ...)``; XCom: the ``ExportSummary`` as a dict.
 
-    Give ``output_file`` (one file) or ``output_dir`` (one file per window). ``resume`` defaults to
-    on, so a retried task keeps the windows already written. Pool: ``mixpanel_export``.
+    Give ``output_file`` (one file) or ``output_dir``: the task writes one file per window under
+    ``output_dir/FROM_DATE[_TO_DATE]/``, a directory of its own, since a directory keeps the resume
+    state of one range (mapped tasks sharing ``output_dir`` do not collide). ``resume`` defaults to
+    on, so a retried task keeps the windows already written; a window that failed fails the task
+    (Airflow's ``retries`` then fetch the rest). Pool: ``mixpanel_export``.
     """
 
     api_pool = POOLS["export"].name
@@ -167,6 +181,14 @@ class MixpanelExportOperator(MixpanelBaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         export_range = _bulk().export_range
         with failure(self.log):
+            output_dir = None
+            if self.output_dir:
+                # A directory holds the resume state of one range: each task (each mapped
+                # window) gets its own, named after its dates.
+                first, last = _date(self.from_date, "from_date"), _date(self.to_date, "to_date")
+                name = first.isoformat() + ("" if first == last else f"_{last.isoformat()}")
+                output_dir = os.path.join(self.output_dir, name)
+                os.makedirs(output_dir, exist_ok=True)  # templated paths ({{ ds }}) included
             summary = export_range(
                 self.hook.get_conn(),
                 self.from_date,
@@ -174,13 +196,15 @@ class MixpanelExportOperator(MixpanelBaseOperator):
                 window=self.window,
                 parallel=self.parallel,
                 output=self.output_file or None,
-                output_dir=self.output_dir or None,
+                output_dir=output_dir,
                 event=self.event or None,
                 where=self.where or None,
                 limit=self.limit,
                 resume=self.resume,
-                progress=False,
             )
         out: dict[str, Any] = summary.to_dict()
         self.log.info("Export summary: %s", out)
+        if out.get("ok") is False:
+            # The windows written are kept: with resume (the default), a retry fetches the rest.
+            raise AirflowException(f"export: windows failed: {out.get('failed')}")
         return out
