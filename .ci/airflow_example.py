@@ -95,7 +95,9 @@ def run(home: Path, info: dict) -> int:
         print("the DAG's log is in .venv-airflow/example-dag.log; its last lines:")
         print("\n".join(log.splitlines()[-40:]))
         return 1
-    print(f"example DAG: {len(states)} tasks run in {wall:.1f} s")
+    print(
+        f"example DAG: {len(states)} task instances run ({', '.join(sorted(states))}), {wall:.1f} s"
+    )
     return 0
 
 
@@ -169,6 +171,7 @@ def check(states: dict, xcoms: dict, out: Path, day: dt.date, info: dict, log: s
     ]
     if sorted(states) != expected:
         problems.append(f"tasks {sorted(states)}, expected {expected}")
+    states = dict(states)
     export_state = states.pop("export_yesterday[0]", None)
     problems += [f"{t} is {s}" for t, s in states.items() if s != "success"]
     source = (xcoms.get("create_import") or {}).get("body") or {}
@@ -198,8 +201,7 @@ def check(states: dict, xcoms: dict, out: Path, day: dt.date, info: dict, log: s
         problems.append(f"export_yesterday[0] XCom: {xcoms.get('export_yesterday[0]')}")
     exported = [
         json.loads(line)
-        for f in sorted(out.rglob("*"))
-        if f.is_file()
+        for f in sorted(out.rglob("*.jsonl"))
         for line in f.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
