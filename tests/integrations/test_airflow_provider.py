@@ -18,11 +18,13 @@ from mp_custom_action.integrations.airflow.provider import get_provider_info
 
 
 def test_entry_point_and_classifier_make_the_package_a_provider() -> None:
-    found = [
-        ep
-        for ep in entry_points(group="apache_airflow_provider")
-        if ep.value.startswith("mp_custom_action")
-    ]
+    every = entry_points()
+    group = (
+        every.select(group="apache_airflow_provider")
+        if hasattr(every, "select")
+        else every.get("apache_airflow_provider", [])  # Python 3.9
+    )
+    found = [ep for ep in group if ep.value.startswith("mp_custom_action")]
     assert [ep.load() for ep in found] == [get_provider_info]
     classifiers = distribution("mp-custom-action").metadata.get_all("Classifier") or []
     assert "Framework :: Apache Airflow :: Provider" in classifiers
