@@ -142,5 +142,5 @@ class MixpanelBaseOperator(BaseOperator):
         super().post_execute(context, result)
 
     def on_kill(self) -> None:
-        if self._hook is not None and self._hook._runner is not None:
-            self._hook._runner.abort_all()
+        if self._hook is not None:
+            self._hook.abort()

@@ -73,6 +73,11 @@ class MixpanelHook(BaseHook):
         """``Runner.run``: checks the inputs, sends one call, returns its result."""
         return self.get_conn().run(inputs, **kwargs)
 
+    def abort(self) -> None:
+        """Cut every call in flight (``Runner.abort_all``): Airflow is killing the task."""
+        if self._runner is not None:
+            self._runner.abort_all()
+
     def close(self) -> None:
         if self._runner is not None:
             self._runner.close()

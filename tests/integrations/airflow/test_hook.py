@@ -131,3 +131,35 @@ def test_airflow_lists_the_provider_its_hook_and_masked_form_fields() -> None:
     behaviour = manager.field_behaviours["mixpanel"]
     assert behaviour["relabeling"]["login"] == "Service account username"
     assert "host" in behaviour["hidden_fields"]
+
+
+def test_abort_cuts_a_call_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an operator's on_kill does: the call ends with DeadlineExceeded, not its answer."""
+    import threading
+    import time
+
+    from mp_custom_action.errors import DeadlineExceeded
+    from mp_custom_action.sandbox import Sandbox
+
+    with Sandbox(latency=5) as sb:
+        monkeypatch.setenv("AIRFLOW_CONN_MIXPANEL_DEFAULT", connection_json(sb))
+        hook = MixpanelHook()
+        outcome: list[BaseException] = []
+
+        def call() -> None:
+            try:
+                hook.run({"method": "GET", "api": "query", "relative_url": "/2.0/events/names"})
+            except BaseException as exc:
+                outcome.append(exc)
+
+        worker = threading.Thread(target=call)
+        worker.start()
+        for _ in range(200):  # until the sandbox has the request (at most 10 s)
+            if sb.requests:
+                break
+            time.sleep(0.05)
+        hook.abort()
+        worker.join(timeout=20)
+        assert not worker.is_alive()
+        assert len(outcome) == 1 and isinstance(outcome[0], DeadlineExceeded)
+        hook.close()
