@@ -136,13 +136,30 @@ def test_airflow_lists_the_provider_its_hook_and_masked_form_fields() -> None:
 def test_abort_cuts_a_call_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
     """What an operator's on_kill does: the call ends with DeadlineExceeded, not its answer."""
     import threading
-    import time
+
+    from loopback import Received, Reply, ScriptedServer
 
     from mp_custom_action.errors import DeadlineExceeded
-    from mp_custom_action.sandbox import Sandbox
 
-    with Sandbox(latency=5) as sb:
-        monkeypatch.setenv("AIRFLOW_CONN_MIXPANEL_DEFAULT", connection_json(sb))
+    arrived, release = threading.Event(), threading.Event()
+
+    def hold(req: Received) -> Reply:
+        arrived.set()
+        release.wait(20)  # bounded: the test releases it at the end
+        return Reply.json([])
+
+    with ScriptedServer(hold) as server:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_MIXPANEL_DEFAULT",
+            json.dumps(
+                {
+                    "conn_type": "mixpanel",
+                    "login": "sa.name",
+                    "password": "sa-secret",
+                    "extra": {"project_id": 1, "origin": server.origin},
+                }
+            ),
+        )
         hook = MixpanelHook()
         outcome: list[BaseException] = []
 
@@ -154,12 +171,10 @@ def test_abort_cuts_a_call_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
 
         worker = threading.Thread(target=call)
         worker.start()
-        for _ in range(200):  # until the sandbox has the request (at most 10 s)
-            if sb.requests:
-                break
-            time.sleep(0.05)
+        assert arrived.wait(10)
         hook.abort()
         worker.join(timeout=20)
+        release.set()
         assert not worker.is_alive()
         assert len(outcome) == 1 and isinstance(outcome[0], DeadlineExceeded)
         hook.close()
