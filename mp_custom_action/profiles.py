@@ -265,6 +265,13 @@ def load_profile(
                 raise ConfigError(
                     f"[profiles.{chosen}] {key} in {path} names {named}, which is not set"
                 )
+            try:
+                resolved.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ConfigError(
+                    f"[profiles.{chosen}] {key} in {path}: the variable it names is not valid "
+                    "UTF-8 text (its value is not shown)"
+                ) from None
             settings[_ENV_KEYS[key]] = resolved
         else:
             settings[key] = value

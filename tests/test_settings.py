@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any, Optional
 
@@ -150,3 +151,27 @@ def test_open_runner_defaults_without_flags_env_or_profile() -> None:
         seen = _observe(runner)
     assert seen["region"] == "us" and seen["timeout"] == 300.0 and seen["retries"] == 4
     assert seen["username"] is None and seen["project_id"] is None
+
+
+@pytest.mark.skipif(os.name != "posix", reason="environment bytes are POSIX")
+@pytest.mark.parametrize("var", ["MP_SECRET", "MP_USERNAME", "MP_TOKEN", "MP_REGION"])
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_variable_that_is_not_utf8_is_an_input_error_naming_it(
+    var: str, dry_run: bool, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    env = {k.encode(): v.encode() for k, v in os.environ.items() if not k.startswith("MP_")}
+    env.update({b"MP_USERNAME": b"sa.user", b"MP_SECRET": b"s", b"MP_PROJECT_ID": b"1"})
+    env[b"MP_CONFIG"] = str(tmp_path / "none.toml").encode()
+    env[var.encode()] = b"bad-\xff\xfe-value"
+    args = ["call", "GET", "query", "/2.0/events/names", "--origin", "http://127.0.0.1:9"]
+    done = subprocess.run(
+        [sys.executable, "-m", "mp_custom_action", *args, *(["--dry-run"] if dry_run else [])],
+        env=env, capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    stderr = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 2, stderr
+    assert f"error: {var}: is not valid UTF-8 text" in stderr
+    assert "bad-" not in stderr and "internal error" not in stderr
