@@ -51,8 +51,8 @@ def add_parser(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="one extra header (auth, cookies, framing, connection and content headers are the "
-        "connector's)",
+        help="one extra header, as Name=Value or 'Name: Value' (auth, cookies, framing, "
+        "connection and content headers are the connector's)",
     )
     parser.add_argument("--body", metavar="JSON", help="JSON body (inline, @file or - for stdin)")
     add_request_options(parser)
@@ -70,6 +70,19 @@ def _pairs(values: list[str], *, field: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _header_pairs(values: list[str]) -> list[tuple[str, str]]:
+    """``Name=Value`` or httpie's and curl's ``Name: Value``: a header name holds neither sign,
+    so whichever comes first separates (a value may hold both: ``Bearer a=b``)."""
+    pairs = []
+    for item in values:
+        colon, equals = item.find(":"), item.find("=")
+        if colon > 0 and (equals < 0 or colon < equals):
+            pairs.append((item[:colon].strip(), item[colon + 1 :].strip(" \t")))
+        else:
+            pairs.extend(_pairs([item], field="--header"))
+    return pairs
+
+
 def inputs_from_args(args: argparse.Namespace) -> dict[str, Any]:
     query: Any = None
     if args.query is not None:
@@ -83,7 +96,7 @@ def inputs_from_args(args: argparse.Namespace) -> dict[str, Any]:
             query[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
         else:
             query[key] = value
-    headers = dict(_pairs(args.header, field="--header")) if args.header else None
+    headers = dict(_header_pairs(args.header)) if args.header else None
     inputs: dict[str, Any] = {
         "method": args.method,
         "api": args.api,

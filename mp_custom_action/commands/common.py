@@ -246,6 +246,7 @@ def send_or_describe(
     Returns the exit status.
     """
     if args.dry_run:
+        runner.warn_deprecated(request)
         print_json(request.describe())
         return int(ExitStatus.OK)
     result = runner.send(request, output=args.output)

@@ -235,7 +235,8 @@ def choose_credential(
         if applied is not None:
             return applied
     missing = describe_accepted(EndpointRule(candidates, rule.project_id))
-    if auth != "auto" and candidates == ("service_account",) and creds.has_service_account:
+    if "service_account" in candidates and creds.has_service_account and rule.project_id:
+        # The service account is there; only the project id is missing: say exactly that.
         raise MissingCredentialError(
             f"{where} needs MP_PROJECT_ID with a service account", field=field
         )

@@ -237,8 +237,7 @@ class Runner:
 
         if output is not None:
             check_output_path(output)
-        if req.credential.kind == "secret":
-            self._warn_secret()
+        self.warn_deprecated(req)
         total = self.timeout if timeout is None else float(check_setting("timeout", timeout))
         setup = CallSetup(
             transport=self._get_transport(),
@@ -256,8 +255,12 @@ class Runner:
         )
         return Call(setup, req, output, total).run()
 
-    def _warn_secret(self) -> None:
-        if not self._warned_secret:
+    def warn_deprecated(self, req: OutgoingRequest) -> None:
+        """Warn (once per runner) when ``req`` uses the API secret, which Mixpanel retires.
+
+        :meth:`send` calls it; ``--dry-run``, which sends nothing, calls it too.
+        """
+        if req.credential.kind == "secret" and not self._warned_secret:
             self._warned_secret = True
             warnings.warn(_RETIREMENT_NOTICE, ApiSecretDeprecationWarning, stacklevel=4)
 

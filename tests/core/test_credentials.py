@@ -130,7 +130,7 @@ def test_token_endpoints_need_a_json_body() -> None:
             "the Lexicon Schemas API .* needs a service account",
         ),
         ("ingestion", "/track", {**SA, "project_id": 1}, "needs a project token \\(MP_TOKEN\\)"),
-        ("export", "", {**SA}, "with MP_PROJECT_ID"),
+        ("export", "", {**SA}, "needs MP_PROJECT_ID with a service account$"),
     ],
 )
 def test_missing_credentials_name_the_variables(
