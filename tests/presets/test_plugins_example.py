@@ -103,7 +103,7 @@ def check_installed_example(site: Path, tmp_path: Path, server: RecordingServer)
     assert json.loads(ran.stdout)["status_code"] == 404  # the canned server has no such route
     [request] = server.requests
     assert request.method == "GET"
-    assert request.path == f"/api/app/projects/{PROJECT_ID}/annotations?fromDate=2024-02-01"
+    assert request.target == f"/api/app/projects/{PROJECT_ID}/annotations?fromDate=2024-02-01"
 
     refused = cli(site, tmp_path, "preset", "listAnnotations", "--input", '{"query": {"from": 1}}')
     assert refused.returncode == 2
