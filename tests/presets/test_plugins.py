@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,7 @@ from cli_helpers import cli
 from presets_support import (
     Plugins,
     RecordingServer,
-    fake_plugins,
     preset_plugin,
-    serving,
-    set_credentials,
 )
 
 import mp_custom_action
@@ -39,19 +35,6 @@ BUILTIN_NAMES = {
     "updateWarehouseSource", "deleteWarehouseSource", "listWarehouseTables",
     "listWarehouseRuns", "triggerWarehouseRun",
 }  # fmt: skip
-
-
-@pytest.fixture
-def plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Plugins]:
-    set_credentials(monkeypatch)
-    with fake_plugins(tmp_path, monkeypatch) as fake:
-        yield fake
-
-
-@pytest.fixture
-def recording_server() -> Iterator[RecordingServer]:
-    with serving() as server:
-        yield server
 
 
 def names() -> set[str]:

@@ -13,12 +13,10 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from presets_support import PROJECT_ID, SECRET, USERNAME, RecordingServer, serving
+from presets_support import PROJECT_ID, SECRET, USERNAME, RecordingServer
 
 import mp_custom_action
 
@@ -71,12 +69,6 @@ def cli(site: Path, tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[s
         text=True,
         timeout=60,
     )
-
-
-@pytest.fixture
-def recording_server() -> Iterator[RecordingServer]:
-    with serving() as server:
-        yield server
 
 
 def check_installed_example(site: Path, tmp_path: Path, server: RecordingServer) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from presets_support import (
     TABLE,
     USERNAME,
     RecordingServer,
-    serving,
     set_credentials,
 )
 
@@ -73,12 +71,6 @@ BASIC = "Basic " + base64.b64encode(f"{USERNAME}:{SECRET}".encode()).decode()
 @pytest.fixture(autouse=True)
 def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     set_credentials(monkeypatch)
-
-
-@pytest.fixture
-def recording_server() -> Iterator[RecordingServer]:
-    with serving() as server:
-        yield server
 
 
 def test_the_cases_cover_every_builtin_preset() -> None:

@@ -7,12 +7,11 @@ and asserts the one-line error, the input-error exit status, and that the server
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from cli_helpers import cli
-from presets_support import RecordingServer, serving, set_credentials
+from presets_support import RecordingServer, set_credentials
 
 WAREHOUSE_TYPES = "bigquery, snowflake, redshift, databricks, postgresql"
 SCHEDULES = "hourly, daily, weekly"
@@ -65,12 +64,6 @@ def refused(server: RecordingServer, name: str, preset_input: Any) -> str:
 @pytest.fixture(autouse=True)
 def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     set_credentials(monkeypatch)
-
-
-@pytest.fixture
-def recording_server() -> Iterator[RecordingServer]:
-    with serving() as server:
-        yield server
 
 
 # -- required fields -----------------------------------------------------------------------------
