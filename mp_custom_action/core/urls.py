@@ -290,10 +290,8 @@ def merge_query(
     for key, values in obj_values.items():
         if key in url_values:
             if sorted(url_values[key]) != sorted(values):
-                # The values are not quoted: a query value may be a secret.
-                raise QueryError(
-                    f"{key!r} is in both the relative URL and the Query object, with different "
-                    "values",
+                raise QueryError(  # the values unquoted: a query value may be a secret
+                    f"{key!r} is in both the relative URL and the Query object, with other values",
                     field=f"{field}.{key}",
                 )
             continue
