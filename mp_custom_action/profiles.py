@@ -55,13 +55,14 @@ PROFILE_KEYS = (
     "secret",
     "api_secret",
     "token",
+    "oauth_token",
     "timeout",
     "retries",
 )
 #: Values never printed; each may instead be named by an environment variable (``secret_env``).
-SECRET_KEYS = ("username", "secret", "api_secret", "token")
+SECRET_KEYS = ("username", "secret", "api_secret", "token", "oauth_token")
 #: The keys that make a config file worth protecting from other users.
-_SENSITIVE = ("secret", "api_secret", "token")
+_SENSITIVE = ("secret", "api_secret", "token", "oauth_token")
 _ENV_KEYS = {f"{key}_env": key for key in SECRET_KEYS}
 _REDACTED = "***"
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")

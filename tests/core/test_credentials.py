@@ -181,9 +181,9 @@ def test_lookup_tables_list_takes_only_a_service_account_and_replace_takes_a_sec
 
 def test_unknown_auth_value() -> None:
     with pytest.raises(
-        InputError, match="auth: expected one of auto, service-account, secret, token"
+        InputError, match="auth: expected one of auto, service-account, secret, token, oauth"
     ):
-        build(ALL, "GET", "query", "/x", auth="oauth")
+        build(ALL, "GET", "query", "/x", auth="bearer")
 
 
 def test_credentials_from_env_and_arguments_win() -> None:
