@@ -36,8 +36,9 @@ def add_request_options(
     group.add_argument("--region", help="us (standard, the default), eu, in (india); env MP_REGION")
     group.add_argument(
         "--auth",
-        choices=("auto", "service-account", "secret", "token"),
-        help="force a credential kind (default auto: service account, then API secret, then token)",
+        choices=("auto", "service-account", "secret", "token", "oauth"),
+        help="force a credential kind (default auto: the first the endpoint accepts of service "
+        "account, API secret, project token, OAuth token MP_OAUTH_TOKEN)",
     )
     group.add_argument(
         "--origin",
@@ -138,6 +139,8 @@ def open_runner(args: argparse.Namespace) -> Iterator[Runner]:
             settings.update(_without(sandbox_layer, "origin"))
             if flags.get("origin") is None:
                 settings["origin"] = sandbox_layer["origin"]
+            # Nor may the Runner read one the sandbox has no demo value for (MP_OAUTH_TOKEN).
+            settings["env"] = {k: v for k, v in os.environ.items() if k not in ENV_VARS.values()}
         runner = Runner(**settings)
         stack.callback(runner.close)
         yield runner

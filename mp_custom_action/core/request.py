@@ -157,33 +157,15 @@ def build_request(
     credential = choose_credential(
         credentials, spec, endpoint, auth_name, path, field=p.split(".", 1)[0] or None
     )
-    credential = _with_project_token(credential, credentials, endpoint, query, spec, path)
-    if (
-        credential.project_id is not None
-        and endpoint.project_id == "query"
-        and not any(k == "project_id" for k, _ in query)
-    ):
-        query.append(("project_id", credential.project_id))
+    credential = _in_query(credential, credentials, endpoint, query, spec, path)
 
     label = f"{action.method} {base_path}{'' if path == '/' else path}"
     body = RequestBody(action, endpoint, credential, path, label, p)
     body_bytes, shown_body = body.encode(headers)
-    out_headers = {
-        "User-Agent": USER_AGENT,
-        "Accept": "application/json, text/plain;q=0.9, */*;q=0.1",
-    }
-    if endpoint.accept_encoding and not any(k.lower() == "accept-encoding" for k in headers):
-        out_headers["Accept-Encoding"] = endpoint.accept_encoding
-    if body.media:
-        out_headers["Content-Type"] = body.media
-    if body.gzip:
-        out_headers["Content-Encoding"] = "gzip"
-    out_headers.update(headers)
-
     return OutgoingRequest(
         method=action.method,
         url=join(base, path, query),
-        headers=out_headers,
+        headers=_headers(endpoint, body, headers),
         body=body_bytes,
         api=spec,
         region=region_name,
@@ -211,7 +193,22 @@ def endpoint_for(spec: ApiSpec, region: str, method: str, path: str) -> Endpoint
     )
 
 
-def _with_project_token(
+def _headers(endpoint: Endpoint, body: RequestBody, given: dict[str, str]) -> dict[str, str]:
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept": "application/json, text/plain;q=0.9, */*;q=0.1",
+    }
+    if endpoint.accept_encoding and not any(k.lower() == "accept-encoding" for k in given):
+        headers["Accept-Encoding"] = endpoint.accept_encoding
+    if body.media:
+        headers["Content-Type"] = body.media
+    if body.gzip:
+        headers["Content-Encoding"] = "gzip"
+    headers.update(given)
+    return headers
+
+
+def _in_query(
     credential: AppliedCredential,
     creds: Credentials,
     endpoint: Endpoint,
@@ -219,8 +216,16 @@ def _with_project_token(
     spec: ApiSpec,
     path: str,
 ) -> AppliedCredential:
-    """Where the project token travels as ``?token=`` beside the credential (GDPR), add it."""
-    if endpoint.project_token != "query" or any(k == "token" for k, _ in query):  # noqa: S105
+    """Add what goes in the query: a service account's ``project_id`` where the endpoint takes it
+    there, and the project token as ``?token=`` where it travels beside the credential (GDPR)."""
+    keys = {k for k, _ in query}
+    if (
+        credential.project_id is not None
+        and endpoint.project_id == "query"
+        and "project_id" not in keys
+    ):
+        query.append(("project_id", credential.project_id))
+    if endpoint.project_token != "query" or "token" in keys:  # noqa: S105
         return credential
     if creds.token is None:
         raise MissingCredentialError(
