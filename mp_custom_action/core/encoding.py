@@ -167,11 +167,12 @@ class RequestBody:
         self.where_headers = f"{prefix}headers"
         self.media = ""
         self.gzip = False
+        self._given: dict[str, str] = {}
 
     def encode(self, headers: dict[str, str]) -> tuple[Optional[bytes], Any]:
         """Encode the body; take ``Content-Type``/``Content-Encoding`` out of ``headers``."""
-        content_type = _pop_header(headers, "content-type")
-        content_encoding = _pop_header(headers, "content-encoding")
+        content_type = self._pop(headers, "Content-Type")
+        content_encoding = self._pop(headers, "Content-Encoding")
         action, endpoint = self.action, self.endpoint
         accepted = endpoint.body_media(action.method)
         body = action.body
@@ -181,9 +182,7 @@ class RequestBody:
                 ("Content-Encoding", content_encoding),
             ):
                 if value is not None:
-                    raise HeaderError(
-                        "describes a body, and none is given", field=f"{self.where_headers}.{name}"
-                    )
+                    raise HeaderError("describes a body, and none is given", field=self._at(name))
             if endpoint.project_id == "form" and self.credential.project_id is not None:
                 body = {}  # the service account's project_id travels in a form of its own
             elif self.credential.data_token is not None:
@@ -205,6 +204,16 @@ class RequestBody:
         data, shown = self._encoded(body)
         return (gzip_bytes(data) if self.gzip else data), shown
 
+    def _pop(self, headers: dict[str, str], name: str) -> Optional[str]:
+        for key in list(headers):
+            if key.lower() == name.lower():
+                self._given[name] = key  # errors name the header as the caller spelt it
+                return headers.pop(key)
+        return None
+
+    def _at(self, name: str) -> str:
+        return f"{self.where_headers}.{self._given.get(name, name)}"
+
     def _media(self, content_type: Optional[str], accepted: tuple[str, ...], body: Any) -> str:
         takes = " or ".join(accepted)
         if content_type is not None:
@@ -212,7 +221,7 @@ class RequestBody:
             if media not in accepted:
                 raise HeaderError(
                     f"{self.label} takes {takes}, not {content_type!r}",
-                    field=f"{self.where_headers}.Content-Type",
+                    field=self._at("Content-Type"),
                 )
             return media
         if isinstance(body, bytes):
@@ -242,7 +251,7 @@ class RequestBody:
         )
         raise HeaderError(
             f"{self.label} takes {takes}, not {content_encoding!r}",
-            field=f"{self.where_headers}.Content-Encoding",
+            field=self._at("Content-Encoding"),
         )
 
     def _encoded(self, body: Any) -> tuple[bytes, Any]:
@@ -285,13 +294,6 @@ class RequestBody:
                 field=f"{self.where}.data",
             )
         return {**body, "data": _with_token(data, token, key)}
-
-
-def _pop_header(headers: dict[str, str], name: str) -> Optional[str]:
-    for key in list(headers):
-        if key.lower() == name:
-            return headers.pop(key)
-    return None
 
 
 def _with_token(body: Any, token: str, key: str) -> Any:

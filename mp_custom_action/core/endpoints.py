@@ -62,8 +62,8 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 class Endpoint:
     """One row of the table (or a selector's own rule, for a URL no row matches).
 
-    ``pattern`` is the URL path: ``{}`` is one path segment, ``(a|b)`` either spelling, a trailing
-    ``/**`` any path below (or none). ``methods``: the methods the row is for (empty: all).
+    ``pattern`` is the URL path: ``{}`` is any one path segment, ``{a,b}`` either spelling, a
+    trailing ``/**`` any path below (or none). ``methods``: the methods the row is for (empty: all).
 
     ``accepts``: credential kinds (:data:`~mp_custom_action.core.apis.CREDENTIAL_KINDS`), the order
     ``auth=auto`` tries them in. Each kind names its place: ``service_account``/``secret``/
@@ -95,9 +95,7 @@ class Endpoint:
 
     def __post_init__(self) -> None:
         if self.pattern:
-            text = re.escape(self.pattern).replace(r"\{\}", "[^/]+").replace(r"/\*\*", "(?:/.*)?")
-            text = text.replace(r"\(", "(?:").replace(r"\)", ")").replace(r"\|", "|")
-            object.__setattr__(self, "_regex", re.compile(text + "/?"))
+            object.__setattr__(self, "_regex", _compile(self.pattern))
 
     def matches(self, family: str, path: str, method: str) -> bool:
         if family != self.family or (self.methods and method not in self.methods):
@@ -124,8 +122,22 @@ def _row(
     )  # fmt: skip
 
 
+def _compile(pattern: str) -> re.Pattern[str]:
+    out = []
+    for piece in re.split(r"(\{[^}]*\}|/\*\*$)", pattern):
+        if piece == "{}":
+            out.append("[^/]+")
+        elif piece == "/**":
+            out.append("(?:/.*)?")
+        elif piece.startswith("{"):
+            out.append("(?:" + "|".join(re.escape(alt) for alt in piece[1:-1].split(",")) + ")")
+        else:
+            out.append(re.escape(piece))
+    return re.compile("".join(out) + "/?")
+
+
 _SA_OR_API = "service_account secret"
-_QUERY = "/api/(2.0|query)"  # Query answers under /api/2.0 and /api/query alike [F][O:query]
+_QUERY = "/api/{2.0,query}"  # Query answers under /api/2.0 and /api/query alike [F][O:query]
 _NO_BODY: tuple[str, ...] = ()
 
 # fmt: off
@@ -150,7 +162,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
          project_id="query", media=(CSV,)),
     # [O:feature-flags] ProjectSecret or ServiceAccount, `token` and `project_id` query parameters:
     # the project token alone goes as ?token=, a service account with ?project_id=.
-    _row("api", "GET", "/flags(|/definitions)", "Feature flags", f"{_SA_OR_API} token_query",
+    _row("api", "GET", "/flags{,/definitions}", "Feature flags", f"{_SA_OR_API} token_query",
          project_id="query", media=_NO_BODY),
     # Other ingestion paths take what /import takes (our default; [F] lists no others).
     _row("api", "*", "/**", "Other ingestion endpoints", f"{_SA_OR_API} token_basic",
@@ -159,7 +171,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # -- mixpanel.com: GDPR, App APIs, Query ---------------------------------------------------------
     # [O:gdpr] security OAuthToken only; `token` (project token) query parameter required; JSON
     # bodies on create; get/cancel take none.
-    _row("app", "*", "/api/app/(data-retrievals|data-deletions)/v3.0/**", "GDPR retrievals and "
+    _row("app", "*", "/api/app/{data-retrievals,data-deletions}/v3.0/**", "GDPR retrievals and "
          "deletions", "oauth", project_token="query"),  # noqa: S106
     # [O:warehouse-connectors] delete-warehouse-import documents a JSON body (`delete_data`).
     _row("app", "DELETE", "/api/app/projects/{}/warehouse-sources/imports/{}",
@@ -183,7 +195,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _row("data", "GET", "/api/2.0/export", "Raw event export", _SA_OR_API, project_id="query",
          media=_NO_BODY, accept_encoding="gzip"),
     # [O:data-pipelines] create/edit/cancel/pause/resume post forms holding project_id.
-    _row("data", "POST", "/api/2.0/nessie/pipeline/(create|edit|cancel|pause|resume)",
+    _row("data", "POST", "/api/2.0/nessie/pipeline/{create,edit,cancel,pause,resume}",
          "Change a pipeline", _SA_OR_API, project_id="form", media=(FORM,)),
     # [F] Data Pipelines; [O:data-pipelines] jobs/status/timeline: project_id query parameter.
     _row("data", "*", "/api/2.0/**", "Data Pipelines and other data endpoints", _SA_OR_API,
