@@ -238,6 +238,11 @@ class RequestBody:
                 f"takes {CSV}, such as PUT /lookup-tables/{{id}}; {self.label} takes {takes})",
                 field=self.where,
             )
+        relative_url = self.action.relative_url
+        fragment = relative_url.partition("#")[2] if isinstance(relative_url, str) else ""
+        for name, media in self.endpoint.fragment_media:
+            if fragment == name and media in accepted:
+                return media
         return accepted[0]
 
     def _gzip(self, content_encoding: Optional[str]) -> bool:

@@ -77,6 +77,8 @@ class Endpoint:
     ``encodings``: ``Content-Encoding`` values the body may have. ``accept_encoding``: what we ask
     the answer to be compressed with. ``paging``: :data:`PAGING_SESSION_PAGE` or ``""``.
     ``deduplicated``: Mixpanel drops repeated records by ``$insert_id`` (a POST may be replayed).
+    ``fragment_media``: (fragment, media type) pairs: the operation a ``#fragment`` of the relative
+    URL names takes that media type by default (``/track#create-identity`` is a form).
     """
 
     family: str
@@ -91,6 +93,7 @@ class Endpoint:
     accept_encoding: str = ""
     paging: str = ""
     deduplicated: bool = False
+    fragment_media: tuple[tuple[str, str], ...] = ()
     _regex: Optional[re.Pattern[str]] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -150,7 +153,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # [F] token in the data; [O:ingestion] track-event (JSON); [O:identity] create-identity and
     # identity-create-alias post a form whose `data` field holds the event as JSON text.
     _row("api", "*", "/track", "Track events; identity forms", "token_data",
-         media=(JSON, FORM), deduplicated=True),
+         media=(JSON, FORM), deduplicated=True,
+         fragment_media=(("create-identity", FORM), ("identity-create-alias", FORM))),
     # [F] `$token` of each update; [O:ingestion] profile-* and group-* operations, JSON bodies.
     _row("api", "*", "/engage", "User profile updates", "token_data"),
     _row("api", "*", "/groups", "Group profile updates", "token_data"),

@@ -96,6 +96,15 @@ def test_track_identity_form_holds_the_event_as_json_text_with_the_token() -> No
         assert "Authorization" not in req.wire_headers()
 
 
+@pytest.mark.parametrize("fragment", ["create-identity", "identity-create-alias"])
+def test_the_identity_operations_named_by_their_fragment_are_forms(fragment: str) -> None:
+    req = build("POST", "ingestion", f"/track#{fragment}", {"data": {"event": "$x"}})
+    assert req.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert json.loads(form(req)["data"]) == {"event": "$x", "properties": {"token": "proj-token"}}
+    plain = build("POST", "ingestion", "/track", [{"event": "e"}])
+    assert plain.headers["Content-Type"] == "application/json"
+
+
 def test_track_form_without_data_is_refused() -> None:
     with pytest.raises(BodyError, match=r"body.data: /track takes a form whose 'data' field"):
         build("POST", "ingestion", "/track", {"event": "x"},
