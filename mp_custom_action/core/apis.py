@@ -218,6 +218,9 @@ def check_base_path(
     ``.../api/api/2.0/events/names``; ``/2.0/export`` on Export (``/api/2.0/export``) to
     ``.../export/2.0/export``. Mixpanel answers both with a bare 404.
     """
+    first = path.split("/", 2)[1] if path.count("/") else ""
+    if not first or "/" + first not in base_path + "/":
+        return  # the common case, cheaply: the first segment is none of the base path's
     base = [s for s in base_path.split("/") if s]
     segments = path.split("/")[1:]
     for k in range(len(base), 0, -1):

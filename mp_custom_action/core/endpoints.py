@@ -20,7 +20,6 @@ document of that family (security sections, request bodies, parameters), read, n
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import urlsplit
@@ -35,6 +34,7 @@ __all__ = [
     "PAGING_SESSION_PAGE",
     "Endpoint",
     "find_endpoint",
+    "find_in_family",
     "host_family",
 ]
 
@@ -213,16 +213,32 @@ def host_family(url: str) -> str:
     return HOST_FAMILIES.get((urlsplit(url).hostname or "").lower(), "")
 
 
-def find_endpoint(
-    url: str, method: str, rows: Iterable[Endpoint] = ENDPOINTS
-) -> Optional[Endpoint]:
+def find_endpoint(url: str, method: str) -> Optional[Endpoint]:
     """The first row matching the Mixpanel ``url`` (its query is ignored) and ``method``."""
     parts = urlsplit(url)
-    family = HOST_FAMILIES.get((parts.hostname or "").lower(), "")
-    if not family:
-        return None
-    path = parts.path or "/"
-    for row in rows:
-        if row.matches(family, path, method):
-            return row
-    return None
+    return find_in_family(host_family(url), parts.path or "/", method)
+
+
+def find_in_family(family: str, path: str, method: str) -> Optional[Endpoint]:
+    """The first row of host ``family`` matching ``path`` (percent-encoded) and ``method``."""
+    key = (family, path, method)
+    found = _seen.get(key, _MISSING)
+    if found is _MISSING:
+        found = next(
+            (row for row in _BY_FAMILY.get(family, ()) if row.matches(family, path, method)), None
+        )
+        if len(_seen) >= _SEEN_MAX:
+            _seen.clear()  # a long run over many ids: start again rather than grow
+        _seen[key] = found
+    return found  # type: ignore[return-value]
+
+
+_BY_FAMILY: dict[str, tuple[Endpoint, ...]] = {
+    family: tuple(row for row in ENDPOINTS if row.family == family)
+    for family in set(HOST_FAMILIES.values())
+}
+# Runs repeat their URLs: the lookup of one (family, path, method) is remembered (dict operations
+# are atomic, so threads may share it).
+_MISSING = object()
+_SEEN_MAX = 4096
+_seen: dict[tuple[str, str, str], object] = {}

@@ -23,7 +23,7 @@ from .credentials import (
     normalize_auth,
 )
 from .encoding import RequestBody, all_have_insert_id
-from .endpoints import Endpoint, find_endpoint
+from .endpoints import Endpoint, find_in_family, host_family
 from .inputs import ActionInputs, normalize_headers, parse_inputs
 from .urls import (
     encode_query,
@@ -178,13 +178,19 @@ def build_request(
     )
 
 
+_families: dict[str, str] = {}
+
+
 def endpoint_for(spec: ApiSpec, region: str, method: str, path: str) -> Endpoint:
     """The endpoint table's row for ``path`` under ``spec`` in ``region``, else the selector's rule.
 
     The table is keyed by the Mixpanel URL, so the row is the same whichever selector reached it.
     """
-    url = spec.base_url(region) + ("" if path in ("", "/") else path)
-    row = find_endpoint(url, method)
+    family = _families.get(spec.base_url(region))
+    if family is None:
+        family = _families[spec.base_url(region)] = host_family(spec.base_url(region))
+    full = spec.base_paths[region] + ("" if path in ("", "/") else path)
+    row = find_in_family(family, full or "/", method) if family else None
     if row is not None:
         return row
     rule = spec.rule_for(method, path)
