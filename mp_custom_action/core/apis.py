@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import urlsplit
 
-from ..errors import RelativeUrlError, UnknownApiError, UnknownRegionError, shorten
+from .._text import shorten
+from ..errors import RelativeUrlError, UnknownApiError, UnknownRegionError
 
 __all__ = [
     "BUILTIN_APIS",

@@ -13,32 +13,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional, Protocol, Union
 
+from .._text import REDACTED
 from ..errors import CredentialNotAcceptedError, InputError, MissingCredentialError
+from ..settings import ENV_VARS
 from .apis import ApiSpec
 
 __all__ = [
     "AUTH_CHOICES",
-    "ENV_VARS",
     "AppliedCredential",
     "Credentials",
     "Secret",
     "choose_credential",
 ]
 
-REDACTED = "***"
 
 #: Values of the ``auth`` input: ``auto`` picks by preference; the others force one kind.
 AUTH_CHOICES = ("auto", "service-account", "secret", "token", "oauth")
 
-#: The environment variables credentials are read from (Mixpanel's own tools use these names).
-ENV_VARS = {
-    "username": "MP_USERNAME",
-    "secret": "MP_SECRET",
-    "api_secret": "MP_API_SECRET",
-    "token": "MP_TOKEN",
-    "oauth_token": "MP_OAUTH_TOKEN",
-    "project_id": "MP_PROJECT_ID",
-}
 #: The credential fields that hold a secret (``project_id`` is not one).
 SECRET_FIELDS = ("username", "secret", "api_secret", "token", "oauth_token")
 

@@ -26,8 +26,9 @@ from collections.abc import Mapping
 from typing import Any, Optional
 from urllib.parse import quote
 
+from .._text import REDACTED
 from ..errors import BodyError, HeaderError
-from .credentials import REDACTED, AppliedCredential
+from .credentials import AppliedCredential
 from .endpoints import CSV, FORM, JSON, NDJSON, Endpoint
 from .inputs import ActionInputs, check_json_value, parse_json_text
 
