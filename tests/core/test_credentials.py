@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -311,3 +312,40 @@ def test_cli_repeated_base_path_exits_2_before_sending() -> None:
     out = cli("call", "GET", "export", "/2.0/export")
     assert out.exit_status == 2
     assert "repeats the Raw Data Export API's base path '/api/2.0/export'" in out.stderr
+
+
+OAUTH = "QZXVoauth+/9=Kx%21~bearer"
+PROJECT_TOKEN = "QZXVtoken8e1d%2F+"
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["--dry-run"], 200),
+        ([], 200),
+        ([], 500),
+        (["--check-status"], 401),
+    ],
+)
+def test_oauth_and_query_token_never_show_in_cli_output_or_logs(
+    server: Any, monkeypatch: pytest.MonkeyPatch, args: list[str], status: int
+) -> None:
+    from cli_helpers import cli
+    from hostile import CREDENTIALS, assert_no_leak, secret_forms
+    from loopback import Reply
+
+    forms = {
+        **secret_forms({**CREDENTIALS, "token": OAUTH}),
+        **secret_forms({**CREDENTIALS, "token": PROJECT_TOKEN}),
+    }
+    server.handler = lambda req: Reply.json({"status": "error", "error": "x"}, status=status)
+    monkeypatch.setenv("MP_OAUTH_TOKEN", OAUTH)
+    monkeypatch.setenv("MP_TOKEN", PROJECT_TOKEN)
+    out = cli("call", "POST", "connectors", "/data-retrievals/v3.0", "--origin", server.origin,
+              "--body", '{"distinct_ids": ["u1"]}', "-vv", *args)  # fmt: skip
+    assert out.exit_status in (0, 4), out.stderr
+    assert_no_leak(out.stdout, out.stderr, forms=forms)
+    if "--dry-run" not in args:
+        got = server.received[0]
+        assert got.header("Authorization") == f"Bearer {OAUTH}"
+        assert dict(got.query) == {"token": PROJECT_TOKEN}
