@@ -20,6 +20,7 @@ from .apis import ApiSpec
 
 __all__ = [
     "AUTH_CHOICES",
+    "AUTH_FOR_KIND",
     "AppliedCredential",
     "Credentials",
     "Secret",
@@ -189,6 +190,9 @@ _KIND_FOR_AUTH = {
     "token": ("token_basic", "token_data", "token_query"),
     "oauth": ("oauth",),
 }
+
+#: The ``auth`` value that forces each credential kind (the inverse of the table above).
+AUTH_FOR_KIND = {kind: auth for auth, kinds in _KIND_FOR_AUTH.items() for kind in kinds}
 
 _DESCRIBE = {
     "service_account": "a service account (MP_USERNAME and MP_SECRET{pid})",

@@ -32,6 +32,7 @@ __all__ = [
     "JSON",
     "NDJSON",
     "PAGING_SESSION_PAGE",
+    "PLACEMENT",
     "Endpoint",
     "find_endpoint",
     "find_in_family",
@@ -47,6 +48,17 @@ CSV = "text/csv"
 #: answer carries ``session_id``, ``page``, ``page_size`` and ``total``; the next request sends that
 #: ``session_id`` and ``page + 1`` as form fields, until a page holds fewer than ``page_size`` results.
 PAGING_SESSION_PAGE = "session_id+page"
+
+#: Where each credential kind goes on the wire: the ``Authorization`` header (``basic``,
+#: ``bearer``), the query (``?token=``), or the records of the body (``data``).
+PLACEMENT = {
+    "service_account": "basic",
+    "secret": "basic",
+    "token_basic": "basic",
+    "token_data": "data",
+    "token_query": "query",
+    "oauth": "bearer",
+}
 
 #: Mixpanel's hosts, by family: every region of one family serves the same endpoints [F].
 HOST_FAMILIES = {

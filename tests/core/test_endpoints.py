@@ -122,6 +122,33 @@ def test_facts_beyond_credentials() -> None:
     assert not row("query", "POST", "/2.0/jql").deduplicated
 
 
+def test_every_kind_has_a_place_and_an_auth_value_that_forces_it() -> None:
+    from mp_custom_action.core.credentials import AUTH_FOR_KIND
+    from mp_custom_action.core.endpoints import PLACEMENT
+
+    assert set(PLACEMENT) == set(CREDENTIAL_KINDS) == set(AUTH_FOR_KIND)
+    creds = Credentials.build(username="sa", secret="s", project_id=7, api_secret="a", token="t",
+                              oauth_token="o")  # fmt: skip
+    cases = {"service_account": ("ingestion", "POST", "/import"), "secret": ("query", "GET", "/x"),
+             "token_basic": ("ingestion", "POST", "/import"),
+             "token_data": ("ingestion", "POST", "/engage"),
+             "token_query": ("ingestion", "GET", "/flags"),
+             "oauth": ("connectors", "GET", "/data-retrievals/v3.0/1")}  # fmt: skip
+    for kind, (api, method, path) in cases.items():
+        inputs = {"method": method, "api": api, "relative_url": path, "auth": AUTH_FOR_KIND[kind]}
+        if method == "POST":
+            inputs["body"] = [{"event": "e", "properties": {}}]
+        req = build_request(inputs, credentials=creds)
+        assert req.credential.kind == kind
+        place = PLACEMENT[kind]
+        auth_header = req.wire_headers().get("Authorization", "")
+        assert auth_header.startswith({"basic": "Basic ", "bearer": "Bearer "}.get(place, "~")) == (
+            place in ("basic", "bearer")
+        )
+        assert (req.credential.query_token is not None) == (place == "query" or kind == "oauth")
+        assert (req.credential.data_token is not None) == (place == "data")
+
+
 def test_every_row_is_well_formed() -> None:
     for endpoint in ENDPOINTS:
         assert endpoint.accepts, endpoint
