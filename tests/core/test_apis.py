@@ -71,3 +71,26 @@ def test_nothing_is_sent_for_a_repeated_base_path() -> None:
     with Runner(username="sa", secret="s", project_id=7, env={}) as runner:
         with pytest.raises(RelativeUrlError):
             runner.prepare({"method": "GET", "api": "export", "relative_url": "/2.0/export"})
+
+
+def test_a_plugin_selector_may_accept_the_new_kinds() -> None:
+    from mp_custom_action.core.apis import api_from_definition
+
+    spec = api_from_definition(
+        {"name": "flags-plus", "accepts": ["token_query", "oauth"],
+         "base_urls": dict.fromkeys(REGIONS, "https://flags.mixpanel.com/v2")},
+        plugin="example",
+    )  # fmt: skip
+    req = build_request(
+        {"method": "GET", "api": spec, "relative_url": "/x"},
+        credentials=Credentials.build(token="t"),
+        apis=lambda name: spec,
+    )
+    assert req.credential.kind == "token_query"
+    assert req.describe()["url"] == "https://flags.mixpanel.com/v2/x?token=***"
+    with pytest.raises(ValueError, match="unknown credential kinds"):
+        api_from_definition(
+            {"name": "bad", "accepts": ["bearer"],
+             "base_urls": dict.fromkeys(REGIONS, "https://x.mixpanel.com")},
+            plugin="example",
+        )  # fmt: skip

@@ -266,3 +266,21 @@ def test_bytes_in_json_text_inputs_are_still_refused() -> None:
     # Only the Python body may be bytes; nested bytes are not JSON.
     with pytest.raises(InputError, match=r"body\.a: expected a JSON value, got bytes"):
         build("POST", "ingestion", "/import", {"a": b"x"})
+
+
+@pytest.mark.parametrize(
+    ("method", "api", "url", "message"),
+    [
+        ("POST", "query", "/2.0/cohorts/list", "body: POST /api/2.0/cohorts/list takes no body"),
+        ("DELETE", "lexicon", "/1/schemas/event", "body: DELETE /api/app/projects/1/schemas/event "
+         "takes no body"),
+        ("GET", "ingestion", "/flags", "body: a body is only sent with POST, PUT or PATCH"),
+    ],
+)  # fmt: skip
+def test_a_body_for_an_endpoint_that_takes_none(
+    method: str, api: str, url: str, message: str
+) -> None:
+    with pytest.raises(BodyError) as info:
+        build(method, api, url, {"a": 1})
+    assert str(info.value).startswith(message)
+    assert info.value.exit_status == 2
