@@ -284,3 +284,12 @@ def test_a_body_for_an_endpoint_that_takes_none(
         build(method, api, url, {"a": 1})
     assert str(info.value).startswith(message)
     assert info.value.exit_status == 2
+
+
+def test_ndjson_needs_at_least_one_record() -> None:
+    with pytest.raises(BodyError, match=r"body: an empty array gives no lines"):
+        build("POST", "ingestion", "/import", [], {"Content-Type": "application/x-ndjson"})
+    one = build(
+        "POST", "ingestion", "/import", {"event": "e"}, {"Content-Type": "application/x-ndjson"}
+    )
+    assert one.body == b'{"event":"e"}\n'

@@ -232,3 +232,24 @@ def test_docs_table_matches_the_code_table() -> None:
         assert media == endpoint.media, key
         encodings = tuple(e.strip("` ") for e in line["encodings"].split(",") if e.strip() != "-")
         assert encodings == endpoint.encodings, key
+
+
+def test_every_row_says_where_its_facts_come_from() -> None:
+    import inspect
+
+    from mp_custom_action.core import endpoints
+
+    source = inspect.getsource(endpoints)
+    table = source[source.index("ENDPOINTS: tuple[Endpoint, ...] = (") : source.index("# fmt: on")]
+    rows = 0
+    comment = ""
+    for line in table.splitlines()[1:]:
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            comment = stripped if not comment.startswith("#") else comment + " " + stripped
+        elif stripped.startswith("_row("):
+            rows += 1
+            assert "[F]" in comment or "[O:" in comment or "our default" in comment, line
+        elif not stripped:
+            comment = ""
+    assert rows == len(ENDPOINTS)
