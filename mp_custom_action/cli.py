@@ -36,6 +36,7 @@ exit status:
 environment:
   MP_USERNAME, MP_SECRET   service account       MP_API_SECRET  project API secret (deprecated)
   MP_TOKEN                 project token         MP_PROJECT_ID  project id
+  MP_OAUTH_TOKEN           OAuth bearer token (GDPR APIs; /import)
   MP_REGION                us (standard), eu, in (india)
   MP_TIMEOUT, MP_RETRIES   total deadline in seconds (default 300); retries (default 4, max 100)
   MP_PROFILE, MP_CONFIG    profile name and config file (see docs/configuration.md)
