@@ -51,8 +51,8 @@ def add_parser(subparsers: Any) -> None:
 
 def run_manifest_command(args: argparse.Namespace) -> int:
     from ..core.inputs import parse_json_text
-    from ..manifests.load import check_manifest, dry_run, load_manifest, run_manifest
-    from ..manifests.run import check_parallel
+    from ..manifests.load import load_manifest
+    from ..manifests.run import check_manifest, check_parallel, dry_run, run_manifest
 
     source: Any = args.manifest
     if source == "-":

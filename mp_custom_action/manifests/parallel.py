@@ -1,6 +1,6 @@
 """Running a manifest's independent steps at once: up to ``parallel`` steps, within each API's limits.
 
-Only :func:`~.manifest_run.run_manifest` calls this, and only for ``parallel`` above 1; at 1 the
+Only :func:`~.run.run_manifest` calls this, and only for ``parallel`` above 1; at 1 the
 steps run strictly in order there, by the same code as before parallel runs existed.
 
 The rules, which docs/manifests.md ("Parallel steps") states for users:
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from ..errors import MpError
 from ..settings import MAX_PARALLEL
 from .load import Manifest, ManifestRun, Step
-from .run import answered_entry, failed_entry, step_request
+from .steps import answered_entry, failed_entry, step_request
 
 if TYPE_CHECKING:
     from ..core.request import OutgoingRequest

@@ -17,9 +17,9 @@ from loopback import Received, Reply, ScriptedServer
 
 from mp_custom_action.core.runner import Runner
 from mp_custom_action.errors import InputError
-from mp_custom_action.manifests.load import ManifestRun, dry_run, load_manifest
+from mp_custom_action.manifests.load import ManifestRun, load_manifest
 from mp_custom_action.manifests.parallel import LIMITS, Limit, _Gates
-from mp_custom_action.manifests.run import check_manifest, run_manifest
+from mp_custom_action.manifests.run import check_manifest, dry_run, run_manifest
 
 CREDS = {"MP_USERNAME": "sa.user", "MP_SECRET": "sa-secret-value", "MP_PROJECT_ID": "4242"}
 LATENCY = 0.03  # long enough for steps sent together to overlap on a busy machine
