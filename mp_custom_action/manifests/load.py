@@ -78,11 +78,12 @@ class Step:
     #: Every reference in the inputs, with the JSON path of the string holding it.
     refs: tuple[tuple[str, Ref], ...] = field(default=(), repr=False)
     step_refs: bool = False
-    #: The inputs with ${env...} and $${ resolved, for a step without step references.
-    resolved: Any = None
+    #: The inputs with ${env...} and $${ resolved, for a step without step references. Like
+    #: ``sensitive`` and ``request``, it may hold secrets read from the environment: no repr.
+    resolved: Any = field(default=None, repr=False)
     #: Values read from ${env...} that may be secret (see :func:`is_secret_ref`): masked in
     #: --dry-run output and in error messages.
-    sensitive: tuple[str, ...] = ()
+    sensitive: tuple[str, ...] = field(default=(), repr=False)
     request: Optional[OutgoingRequest] = field(default=None, repr=False)
 
     @property

@@ -310,3 +310,26 @@ def test_a_preset_step_reading_earlier_results_is_refused_an_unknown_input_befor
     assert res.exit_status == 2
     assert "error: steps[1].input.bogus: is not an input of triggerWarehouseRun" in res.stderr
     assert server.received == []
+
+
+def test_the_repr_of_a_manifest_and_its_steps_shows_no_resolved_secret() -> None:
+    """Issue 11 #2: resolved= and sensitive= printed the values read from ${env...}."""
+    from mp_custom_action.manifests.load import load_manifest
+
+    secret = "sk-live-0123456789"
+    step = {
+        "name": "load",
+        "call": {
+            "method": "POST",
+            "api": "ingestion",
+            "relative_url": "/import",
+            "headers": {"X-Api-Key": "${env.WAREHOUSE_API_KEY}"},
+            "body": [{"event": "e", "properties": {"password": "${env.PLAIN}"}}],
+        },
+    }
+    env = {"WAREHOUSE_API_KEY": secret, "PLAIN": "hunter2-hunter2"}
+    manifest = load_manifest({"version": 1, "steps": [step]}, env=env)
+    assert manifest.steps[0].sensitive  # the values are known to be secret, and kept
+    for shown in (repr(manifest), repr(manifest.steps[0]), str(manifest)):
+        assert secret not in shown and "hunter2" not in shown
+        assert "${env.WAREHOUSE_API_KEY}" in shown or "Manifest(" in shown
