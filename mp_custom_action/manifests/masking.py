@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote, quote_plus
 
 from ..core.credentials import ENV_VARS
@@ -19,7 +19,7 @@ from ..core.urls import PATH_SAFE
 from ..errors import InputError, MpError, one_line
 from .references import Ref
 
-__all__ = ["credential_like", "is_secret_ref", "mask", "mask_error"]
+__all__ = ["credential_like", "edit_error", "is_secret_ref", "mask", "mask_error"]
 
 # A key is credential-like when one of its words is one of these (camelCase and snake_case split).
 _CREDENTIAL_WORDS = frozenset({"secret", "password", "passwd", "token", "authorization"})
@@ -106,10 +106,16 @@ def _written_forms(secret: str) -> tuple[str, ...]:
 
 def mask_error(exc: MpError, sensitive: tuple[str, ...]) -> None:
     """Mask ``sensitive`` values in ``exc``'s message, in place (it is raised on as it is)."""
-    message = mask(exc.message, sensitive)
+    if sensitive:
+        edit_error(exc, lambda text: mask(text, sensitive))
+
+
+def edit_error(exc: MpError, edit: Callable[[str], str]) -> None:
+    """Rewrite ``exc``'s message (and an input error's ``detail``) with ``edit``, in place."""
+    message = edit(exc.message)
     if message == exc.message:
         return
     exc.message = message
     exc.args = (message,)
     if isinstance(exc, InputError):
-        exc.detail = mask(exc.detail, sensitive)
+        exc.detail = edit(exc.detail)

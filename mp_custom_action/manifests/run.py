@@ -14,8 +14,8 @@ from ..settings import MAX_PARALLEL
 from .load import Manifest, ManifestRun
 from .masking import mask, mask_error
 from .parallel import run_parallel
-from .references import Ref
 from .steps import (
+    Standins,
     Unbuildable,
     answered_entry,
     failed_entry,
@@ -23,7 +23,6 @@ from .steps import (
     prepare,
     prepare_with_standins,
     step_request,
-    untoken,
 )
 
 if TYPE_CHECKING:
@@ -57,7 +56,7 @@ def check_manifest(
                 step.request = prepare(step, runner, step.resolved, strict_plugins)
             else:
                 # Stand-ins check the rest (path, body, credentials) before anything is sent.
-                prepare_with_standins(step, runner, manifest.env, lambda ref: "0")
+                prepare_with_standins(step, runner, manifest.env, Standins())
         except Unbuildable:
             pass  # checked when it runs, with the earlier results in hand
         except MpError as exc:
@@ -124,21 +123,25 @@ def dry_run(manifest: Manifest, runner: Runner) -> dict[str, Any]:
         if step.request is not None:
             shown = mask(step.request.describe(), step.sensitive)
         else:
-            tokens: dict[str, str] = {}
-
-            def token(ref: Ref, tokens: dict[str, str] = tokens) -> str:
-                # A token survives URL quoting and JSON, and is then swapped for the reference.
-                name = f"__mp_ref_{len(tokens)}__"
-                tokens[name] = ref.text
-                return name
-
+            standins = Standins()
             try:
-                request, body_ref = prepare_with_standins(step, runner, manifest.env, token)
+                request, wholes = prepare_with_standins(step, runner, manifest.env, standins)
             except Unbuildable:
                 steps.append({"name": step.name, "call": step.inputs})
                 continue
-            shown = mask(untoken(request.describe(), tokens), step.sensitive)
-            if body_ref is not None:
-                shown["body"] = body_ref
+            shown = mask(standins.untoken(_show_wholes(request.describe(), wholes)), step.sensitive)
         steps.append({"name": step.name, **shown})
     return {"dry_run": True, "steps": steps}
+
+
+def _show_wholes(shown: dict[str, Any], wholes: dict[str, str]) -> dict[str, Any]:
+    # A field that is wholly a reference shows the reference: the body and the headers in their
+    # place, a relative URL where it is appended (after the API's base path, before the query).
+    if "body" in wholes:
+        shown["body"] = wholes["body"]
+    if "headers" in wholes:
+        shown["headers"] = wholes["headers"]
+    if "relative_url" in wholes:
+        base, mark, query = shown["url"].partition("?")
+        shown["url"] = f"{base}{wholes['relative_url']}{mark}{query}"
+    return shown
