@@ -32,6 +32,7 @@ exit status:
   6  transport: connection failed, timed out, deadline passed, broken or oversized response
   7  plugin error (--strict-plugins, or two plugins claim the same preset)
 130  interrupted
+143  terminated (SIGTERM during run)
 
 environment:
   MP_USERNAME, MP_SECRET   service account       MP_API_SECRET  project API secret (deprecated)

@@ -83,6 +83,8 @@ class ExitStatus(enum.IntEnum):
     TRANSPORT_ERROR = 6
     PLUGIN_ERROR = 7
     INTERRUPTED = 130
+    #: SIGTERM ended a ``run`` (128 + 15, as a shell reports it); what was done is printed first.
+    TERMINATED = 143
 
 
 def http_exit_status(status_code: int) -> ExitStatus:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from ..errors import MpError
 from ..settings import MAX_PARALLEL
 from .load import Manifest, ManifestRun, Step
+from .progress import Progress
 from .steps import answered_entry, failed_entry, step_request
 
 if TYPE_CHECKING:
@@ -82,9 +83,13 @@ def run_parallel(
     *,
     strict_plugins: Optional[bool] = None,
     clock: Callable[[], float] = time.monotonic,
+    progress: Optional[Progress] = None,
 ) -> ManifestRun:
-    """Run ``manifest`` with up to ``at_once`` independent steps in flight (see the module)."""
-    plan = _Schedule(manifest.steps, _Gates(clock))
+    """Run ``manifest`` with up to ``at_once`` independent steps in flight (see the module).
+
+    ``progress`` hears of each step sent and done, on this thread (see :mod:`.progress`)."""
+    progress = Progress() if progress is None else progress
+    plan = _Schedule(manifest.steps, _Gates(clock), progress)
     running: dict[Future[Result], tuple[Step, str]] = {}
 
     def build(step: Step) -> Optional[OutgoingRequest]:
@@ -98,6 +103,7 @@ def run_parallel(
     with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="mp-manifest") as pool:
 
         def submit(step: Step, request: OutgoingRequest) -> None:
+            progress.sent(step, request)
             future = pool.submit(runner.send, request, output=step.output)
             running[future] = (step, request.api.name)
 
@@ -141,9 +147,10 @@ class _Schedule:
     lets its API's parked steps be tried again. Nothing rescans the steps still waiting.
     """
 
-    def __init__(self, steps: Sequence[Step], gates: _Gates) -> None:
+    def __init__(self, steps: Sequence[Step], gates: _Gates, progress: Progress) -> None:
         self.steps = steps
         self.gates = gates
+        self.progress = progress
         after = _dependencies(steps)
         self.pending = [len(needs) for needs in after]
         self.dependents: list[list[int]] = [[] for _ in steps]
@@ -207,6 +214,7 @@ class _Schedule:
 
     def finish(self, step: Step, entry: dict[str, Any], status: int) -> None:
         self.entries[step.index] = entry
+        self.progress.done(step, entry, status)
         if status and not step.continue_on_error:
             self.failures[step.index] = status
         for i in self.dependents[step.index]:

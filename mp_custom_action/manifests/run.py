@@ -14,10 +14,12 @@ from ..settings import MAX_PARALLEL
 from .load import Manifest, ManifestRun
 from .masking import mask, mask_error
 from .parallel import run_parallel
+from .progress import Progress
 from .steps import (
     Standins,
     Unbuildable,
     answered_entry,
+    check_output,
     failed_entry,
     find_preset,
     prepare,
@@ -51,6 +53,7 @@ def check_manifest(
             step.region = manifest.region
         if step.preset is not None:
             find_preset(step, strict_plugins)
+        check_output(step)
         try:
             if not step.step_refs:
                 step.request = prepare(step, runner, step.resolved, strict_plugins)
@@ -71,6 +74,7 @@ def run_manifest(
     *,
     strict_plugins: Optional[bool] = None,
     parallel: Optional[int] = None,
+    progress: Optional[Progress] = None,
 ) -> ManifestRun:
     """Run the steps in order; a failing step stops the run unless it has ``continue_on_error``.
 
@@ -78,10 +82,18 @@ def run_manifest(
     A status outside ``expect`` fails with exit status 5 for 5xx and 4 for any other status.
     ``parallel`` (default: the manifest's, else 1) lets up to that many independent steps run at
     once (see :mod:`.parallel`); 1 is the strict order below.
+
+    ``progress`` hears of each step sent and done: if the run stops early (an exception, Ctrl-C),
+    ``progress.stopped(reason)`` is the output of what was done (see :mod:`.progress`).
     """
     at_once = manifest.parallel if parallel is None else check_parallel(parallel)
+    progress = Progress() if progress is None else progress
+    progress.begin(manifest.steps)
     if at_once > 1:
-        return run_parallel(manifest, runner, at_once, strict_plugins=strict_plugins)
+        outcome = run_parallel(
+            manifest, runner, at_once, strict_plugins=strict_plugins, progress=progress
+        )
+        return progress.finished(outcome)
     results: dict[str, Optional[dict[str, Any]]] = {}
     out: list[dict[str, Any]] = []
     failure = 0
@@ -91,6 +103,7 @@ def run_manifest(
             continue
         try:
             request = step_request(step, manifest, runner, results, strict_plugins)
+            progress.sent(step, request)
             result = runner.send(request, output=step.output)
         except MpError as exc:
             results[step.name] = None
@@ -98,9 +111,10 @@ def run_manifest(
         else:
             entry, results[step.name], status = answered_entry(step, result)
         out.append(entry)
+        progress.done(step, entry, status)
         if status and not step.continue_on_error:
             failure = status
-    return ManifestRun(ok=not failure, steps=out, exit_status=failure)
+    return progress.finished(ManifestRun(ok=not failure, steps=out, exit_status=failure))
 
 
 def check_parallel(value: object, *, field: str = "--parallel") -> int:

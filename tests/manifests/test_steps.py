@@ -117,3 +117,46 @@ def test_a_refusal_before_the_run_names_the_reference_not_a_stand_in(
     assert "${steps.a.body.p}/x" in res.stderr
     assert "'0/x'" not in res.stderr and "__mp_ref" not in res.stderr
     assert server.received == []
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("bad\x00name.jsonl", "holds a NUL byte"),
+        (".", "is a folder; name a file in it"),
+        ("out/", "is a folder; name a file in it"),
+        ("existing", "is a folder; name a file in it"),
+        ("missing/events.jsonl", "the folder 'missing' does not exist"),
+        (
+            "x" * 250 + ".jsonl",
+            "the file name is 256 bytes; this file system holds names of at most",
+        ),
+        ("\udc80\ud800.jsonl", "cannot be written as a file name on this system"),
+    ],
+)
+def test_every_output_path_is_checked_before_the_first_step_is_sent(
+    server: ScriptedServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    output: str,
+    message: str,
+) -> None:
+    """Issue 11 #4: a NUL byte (or '.', or a missing folder) in a later step's output was found
+    only after an earlier POST /import was accepted, and ended "internal error: ValueError"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "existing").mkdir()
+    manifest = {
+        "version": 1,
+        "steps": [
+            {"name": "import", "call": {"method": "POST", "api": "ingestion",
+                                        "relative_url": "/import", "body": []}},
+            {"name": "export", "call": {"method": "GET", "api": "export",
+                                        "relative_url": "/2.0/export"}, "output": output},
+        ],
+    }  # fmt: skip
+    res = run(tmp_path, manifest, "--origin", server.origin)
+    assert res.exit_status == 2, res.stderr
+    assert "error: steps[1].output: " in res.stderr and message in res.stderr
+    assert "\x00" not in res.stderr
+    assert server.received == []
+    assert res.stdout == ""
