@@ -217,8 +217,8 @@ _EXPECTED: dict[str, tuple[type, str]] = {
 
 
 def _whole_ref_field(step: Step, key: object, value: object) -> Optional[tuple[str, Ref]]:
-    # The field's name and the reference, when a raw step's field is exactly one step reference
-    # (a preset's body field is exempt: its value is checked against the preset's schema).
+    # The field's name and the reference, when a raw step's field is exactly one step reference.
+    # A preset's input keys are its own: only a ``body`` there stands in as it always has.
     name = _WHOLE_FIELDS.get(str(key).strip().lower())
     if name is None or not isinstance(value, str) or "${" not in value:
         return None
