@@ -25,7 +25,8 @@ examples:
   mp-custom-action run reports.json --parallel 4
 
 Every step is checked before the first request is sent (schema, presets and their inputs, card
-inputs, references, credentials); a manifest that fails a check sends nothing (exit 2 or 3).
+inputs, references, output paths, credentials); a manifest that fails a check sends nothing
+(exit 2 or 3).
 Output: {"ok": true|false, "steps": [...]}. Exit 0 when ok, else the first failed step's code:
 4 (a status outside the step's expect, 5 for a 5xx), 6 (transport), 2 (input) or 3 (credential).
 With --parallel N (or "parallel": N in the manifest), up to N steps that do not read each other
