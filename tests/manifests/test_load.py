@@ -332,4 +332,4 @@ def test_the_repr_of_a_manifest_and_its_steps_shows_no_resolved_secret() -> None
     assert manifest.steps[0].sensitive  # the values are known to be secret, and kept
     for shown in (repr(manifest), repr(manifest.steps[0]), str(manifest)):
         assert secret not in shown and "hunter2" not in shown
-        assert "${env.WAREHOUSE_API_KEY}" in shown or "Manifest(" in shown
+        assert "${env.WAREHOUSE_API_KEY}" in shown  # the step's inputs, as written, still show
