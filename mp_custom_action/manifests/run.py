@@ -150,7 +150,8 @@ def dry_run(manifest: Manifest, runner: Runner) -> dict[str, Any]:
 
 def _show_wholes(shown: dict[str, Any], wholes: dict[str, str]) -> dict[str, Any]:
     # A field that is wholly a reference shows the reference: the body and the headers in their
-    # place, a relative URL where it is appended (after the API's base path, before the query).
+    # place, a relative URL where it is appended (after the API's base path, before the query),
+    # a query object after the URL's query.
     if "body" in wholes:
         shown["body"] = wholes["body"]
     if "headers" in wholes:
@@ -158,4 +159,6 @@ def _show_wholes(shown: dict[str, Any], wholes: dict[str, str]) -> dict[str, Any
     if "relative_url" in wholes:
         base, mark, query = shown["url"].partition("?")
         shown["url"] = f"{base}{wholes['relative_url']}{mark}{query}"
+    if "query" in wholes:
+        shown["url"] += ("&" if "?" in shown["url"] else "?") + wholes["query"]
     return shown

@@ -163,7 +163,7 @@ def prepare_with_standins(
 ) -> tuple[OutgoingRequest, dict[str, str]]:
     """Build the request with a stand-in for each step reference (check and dry run).
 
-    Returns the request, and the card fields (``body``, ``relative_url``, ``headers``) whose
+    Returns the request, and the card fields (``body``, ``relative_url``, ``headers``, ``query``) whose
     whole value is one reference, with its text: such a field's type is only known when the
     step runs, so a neutral value of the field's type stands in for it (and the reference's
     value is checked against the type then, by :func:`step_request`).
@@ -208,11 +208,13 @@ _WHOLE_FIELDS = {
     "relativeurl": "relative_url",
     "url": "relative_url",
     "headers": "headers",
+    "query": "query",
 }
-_NEUTRAL: dict[str, Any] = {"body": [], "relative_url": "", "headers": {}}
+_NEUTRAL: dict[str, Any] = {"body": [], "relative_url": "", "headers": {}, "query": {}}
 _EXPECTED: dict[str, tuple[type, str]] = {
     "relative_url": (str, "a string"),
     "headers": (Mapping, "an object of name/values"),
+    "query": (Mapping, "an object of key/values"),
 }
 
 

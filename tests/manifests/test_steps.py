@@ -1,5 +1,5 @@
 """Building one step's request: a field that is wholly one step reference (``relative_url``,
-``headers``, ``body``) is checked against the field's type when the step runs, and every message
+``headers``, ``query``, ``body``) is checked against the field's type when the step runs, and every message
 about a value that came from a reference names the reference, never a stand-in."""
 
 from __future__ import annotations
@@ -48,22 +48,34 @@ def test_a_relative_url_and_headers_that_are_one_reference_pass_the_checks_and_a
     server: ScriptedServer, tmp_path: Path
 ) -> None:
     """Issue 11 #13: the pre-run check refused them ("got '0'", "got str")."""
-    server.handler = first_answers({"url": "/2.0/next?page=2", "headers": {"X-Page": "2"}})
-    manifest = two_steps(relative_url="${steps.a.body.url}", headers="${steps.a.body.headers}")
+    server.handler = first_answers(
+        {"url": "/2.0/next?page=2", "headers": {"X-Page": "2"}, "query": {"limit": 5}}
+    )
+    manifest = two_steps(
+        relative_url="${steps.a.body.url}",
+        headers="${steps.a.body.headers}",
+        query="${steps.a.body.query}",
+    )
     res = run(tmp_path, manifest, "--origin", server.origin)
     assert res.exit_status == 0, res.stderr
     second = server.received[1]
     assert second.path == "/api/2.0/next"
-    assert ("page", "2") in second.query
+    assert ("page", "2") in second.query and ("limit", "5") in second.query
     assert second.header("X-Page") == "2"
 
 
 def test_the_dry_run_shows_a_whole_reference_where_its_value_goes(tmp_path: Path) -> None:
-    manifest = two_steps(relative_url="${steps.a.body.url}", headers="${steps.a.body.headers}")
+    manifest = two_steps(
+        relative_url="${steps.a.body.url}",
+        headers="${steps.a.body.headers}",
+        query="${steps.a.body.query}",
+    )
     res = run(tmp_path, manifest, "--dry-run")
     assert res.exit_status == 0, res.stderr
     shown = res.json["steps"][1]
-    assert shown["url"] == "https://mixpanel.com/api${steps.a.body.url}?project_id=4242"
+    assert shown["url"] == (
+        "https://mixpanel.com/api${steps.a.body.url}?project_id=4242&${steps.a.body.query}"
+    )
     assert shown["headers"] == "${steps.a.body.headers}"
 
 
@@ -76,6 +88,8 @@ def test_the_dry_run_shows_a_whole_reference_where_its_value_goes(tmp_path: Path
         ("headers", "X-A: 1", "steps[1].call.headers: ${steps.a.body.v} is a string; "
                               "expected an object of name/values"),
         ("headers", ["X-A"], "${steps.a.body.v} is a list; expected an object of name/values"),
+        ("query", "a=1", "steps[1].call.query: ${steps.a.body.v} is a string; "
+                         "expected an object of key/values"),
     ],
 )  # fmt: skip
 def test_a_whole_reference_of_the_wrong_type_fails_its_step_naming_the_reference(
