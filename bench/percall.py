@@ -113,7 +113,7 @@ def main() -> None:
     from mp_custom_action.core.runner import Runner
     from mp_custom_action.manifests.load import load_manifest
     from mp_custom_action.manifests.run import check_manifest, run_manifest
-    from mp_custom_action.presets.model import run_preset
+    from mp_custom_action.presets.run import run_preset
 
     runner = Runner(
         origin=args.origin, username=USERNAME, secret=SECRET, project_id=PROJECT_ID, env={}

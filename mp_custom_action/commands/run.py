@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from .._text import PROG
 from ..errors import ExitStatus
 from .common import add_request_options, open_runner, print_json
 from .presets import add_plugin_options, strict_flag
@@ -89,7 +90,7 @@ def run_manifest_command(args: argparse.Namespace) -> int:
                 )  # fmt: skip
             except _Terminated:
                 print_json(progress.stopped("terminated").to_dict())
-                print("mp-custom-action: terminated", file=sys.stderr)
+                print(f"{PROG}: terminated", file=sys.stderr)
                 return int(ExitStatus.TERMINATED)
             except KeyboardInterrupt:
                 print_json(progress.stopped("interrupted").to_dict())

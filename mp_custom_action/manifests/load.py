@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .._resources import data_folder
+from .._text import shorten
 from ..core.apis import normalize_region
-from ..errors import ManifestError, shorten
+from ..errors import ManifestError
 from ..settings import MAX_PARALLEL
 from .masking import credential_like, is_secret_ref
 from .references import Ref, find_refs, substitute

@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from typing import Any, Callable
 from urllib.parse import quote, quote_plus
 
-from ..core.credentials import ENV_VARS
+from .._text import one_line
 from ..core.urls import PATH_SAFE
-from ..errors import InputError, MpError, one_line
+from ..errors import InputError, MpError
+from ..settings import ENV_VARS
 from .references import Ref
 
 __all__ = ["credential_like", "edit_error", "is_secret_ref", "mask", "mask_error"]
@@ -78,7 +79,7 @@ def _mask_text(value: str, secret: str) -> str:
     for form in _written_forms(secret):
         value = value.replace(form, "***")
         if "..." in value:
-            # Errors quote long values cut short ("sk_live_0123...", errors.shorten): a cut
+            # Errors quote long values cut short ("sk_live_0123...", _text.shorten): a cut
             # form is as secret as the whole one.
             for end in range(len(form) - 1, 3, -1):
                 value = value.replace(form[:end] + "...", "***...")

@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO
 from urllib.parse import urlsplit
 
-from ..errors import one_line, shorten
+from .._text import one_line, shorten
 from .load import ManifestRun, Step
 
 if TYPE_CHECKING:

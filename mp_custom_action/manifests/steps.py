@@ -14,8 +14,9 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
+from .._text import shorten
 from ..core.urls import without_query
-from ..errors import InputError, ManifestError, MpError, http_exit_status, one_line, shorten
+from ..errors import InputError, ManifestError, MpError, http_exit_status
 from .load import Manifest, Step, env_value
 from .masking import edit_error, mask
 from .references import Ref, find_refs, parse, substitute, walk_result
@@ -275,50 +276,23 @@ def _runtime_value(env: Mapping[str, str], results: Results, ref: Ref, at: str) 
 def check_output(step: Step) -> None:
     """Refuse a step's ``output`` that no file can be written at, before the first step is sent.
 
-    The schema has already kept it relative and without ``..``; here the file system is asked:
-    a NUL byte, a folder (``.``, ``out/``), a missing or read-only folder, a name the file system
-    cannot hold (too long, or not encodable).
+    The schema has already kept it relative and without ``..``; here the file system is asked,
+    by the same check as ``--output`` (:func:`~.core.results.check_output_path`): a NUL byte, a
+    folder (``.``, ``out/``), a missing or read-only folder, a name the file system cannot hold.
     """
-    output = step.output
-    if output is None:
+    from ..core.results import check_output_path
+
+    if step.output is None:
         return
     where = f"{step.where}.output"
-    shown = shorten(one_line(output), 80)
-    if "\x00" in output:
-        raise ManifestError(f"{shown!r} holds a NUL byte, which no file name can", field=where)
-    try:
-        encoded = os.fsencode(output)
-    except UnicodeError:
+    if step.output.endswith(("/", os.sep)):
         raise ManifestError(
-            f"{shown!r} cannot be written as a file name on this system", field=where
-        ) from None
-    path = os.path.abspath(output)
-    folder, name = os.path.split(path)
-    if not name or output.endswith(("/", os.sep)) or os.path.isdir(path):
-        raise ManifestError(f"{shown!r} is a folder; name a file in it", field=where)
-    if not os.path.isdir(folder):
-        missing = os.path.dirname(output) or "."
-        raise ManifestError(f"the folder {shorten(missing, 80)!r} does not exist", field=where)
-    if not os.access(folder, os.W_OK | os.X_OK):
-        missing = os.path.dirname(output) or "."
-        raise ManifestError(f"the folder {shorten(missing, 80)!r} is not writable", field=where)
-    longest = _limit(folder, "PC_NAME_MAX", 255)
-    # The file is first written as ".NAME.<12 hex>.part" beside it: that name must fit too.
-    if len(os.path.basename(encoded)) + 19 > longest:
-        raise ManifestError(
-            f"the file name is {len(os.path.basename(encoded))} bytes; this file system holds "
-            f"names of at most {longest} (less 19 for the temporary '.NAME.xxxx.part' name)",
-            field=where,
+            f"{shorten(step.output, 80)!r} is a directory; name a file", field=where
         )
-    if len(os.fsencode(path)) + 19 >= _limit(folder, "PC_PATH_MAX", 4096):
-        raise ManifestError("the path is longer than this file system allows", field=where)
-
-
-def _limit(folder: str, name: str, default: int) -> int:
     try:
-        return int(os.pathconf(folder, name))
-    except (OSError, ValueError, AttributeError):  # no pathconf (Windows), or no limit reported
-        return default
+        check_output_path(step.output)
+    except InputError as exc:
+        raise ManifestError(exc.detail, field=where) from None
 
 
 def find_preset(step: Step, strict: Optional[bool]) -> Preset:

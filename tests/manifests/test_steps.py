@@ -136,16 +136,13 @@ def test_a_refusal_before_the_run_names_the_reference_not_a_stand_in(
 @pytest.mark.parametrize(
     ("output", "message"),
     [
-        ("bad\x00name.jsonl", "holds a NUL byte"),
-        (".", "is a folder; name a file in it"),
-        ("out/", "is a folder; name a file in it"),
-        ("existing", "is a folder; name a file in it"),
-        ("missing/events.jsonl", "the folder 'missing' does not exist"),
-        (
-            "x" * 250 + ".jsonl",
-            "the file name is 256 bytes; this file system holds names of at most",
-        ),
-        ("\udc80\ud800.jsonl", "cannot be written as a file name on this system"),
+        ("bad\x00name.jsonl", "must not contain a NUL character"),
+        (".", "is a directory; name a file"),
+        ("out/", "is a directory; name a file"),
+        ("existing", "is a directory; name a file"),
+        ("missing/events.jsonl", "missing' does not exist"),
+        ("x" * 300 + ".jsonl", "cannot create a file named 'xxx"),
+        ("\udc80\ud800.jsonl", "cannot create a file named"),
     ],
 )
 def test_every_output_path_is_checked_before_the_first_step_is_sent(
