@@ -139,3 +139,23 @@ def test_the_final_line_of_a_stopped_run_says_why() -> None:
     progress.done(manifest.steps[0], {"name": "a", "status_code": 200}, 0)
     progress.stopped("terminated")
     assert stream.getvalue().splitlines()[-1] == "2 steps, 1 ok, 1 not run; terminated after 0.25 s"
+
+
+def test_a_parallel_run_reports_every_step_once(server: ScriptedServer) -> None:
+    server.handler = answer
+    stream = io.StringIO()
+    manifest = load_manifest(MANIFEST)
+    with Runner(origin=server.origin, retries=0) as runner:
+        check_manifest(manifest, runner)
+        outcome = run_manifest(
+            manifest, runner, parallel=3, progress=TerminalProgress(stream, Clock())
+        )
+    assert outcome.ok
+    lines = stream.getvalue().splitlines()
+    assert sorted(line.split("  ")[0] for line in lines[:3]) == [
+        "steps[0] names",
+        "steps[1] missing",
+        "steps[2] top",
+    ]
+    assert lines[3].startswith("3 steps, 2 ok, 1 failed, ")
+    assert len(lines) == 4
