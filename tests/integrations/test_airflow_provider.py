@@ -86,14 +86,12 @@ def test_bad_connection_extra_is_an_error_naming_it(extra: object, message: str)
     assert "'mine'" in str(info.value)
 
 
-def test_oauth_token_is_passed_only_when_the_runner_takes_it() -> None:
-    extra = {"oauth_token": "bearer-abc"}
-    if connection.oauth_supported():
-        options = connection.runner_options(conn_id="c", login=None, password=None, extra=extra)
-        assert options["oauth_token"] == "bearer-abc"
-    else:
-        with pytest.raises(InputError, match="cannot send OAuth bearer tokens"):
-            connection.runner_options(conn_id="c", login=None, password=None, extra=extra)
+def test_oauth_token_goes_to_the_runner_and_is_a_secret() -> None:
+    options = connection.runner_options(
+        conn_id="c", login=None, password=None, extra={"oauth_token": "bearer-abc"}
+    )
+    assert options == {"oauth_token": "bearer-abc"}
+    assert connection.secrets_of(options) == ["bearer-abc"]
 
 
 def test_every_api_has_a_pool_and_the_commands_create_them() -> None:

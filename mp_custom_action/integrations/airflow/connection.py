@@ -8,7 +8,6 @@ form's ``extra__mixpanel__KEY``. An unknown extra key is an error, not ignored: 
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Mapping
 from typing import Any, Optional
@@ -16,18 +15,11 @@ from typing import Any, Optional
 from ...errors import InputError
 from .provider import CONNECTION_TYPE, EXTRA_FIELDS
 
-__all__ = ["SECRET_EXTRAS", "oauth_supported", "runner_options", "secrets_of"]
+__all__ = ["SECRET_EXTRAS", "runner_options", "secrets_of"]
 
 #: Extra keys whose values are secrets (masked by Airflow, never logged).
 SECRET_EXTRAS = ("api_secret", "token", "oauth_token")
 _PREFIX = f"extra__{CONNECTION_TYPE}__"
-
-
-def oauth_supported() -> bool:
-    """Does this version of the library's ``Runner`` take ``oauth_token``?"""
-    from ...core.runner import Runner
-
-    return "oauth_token" in inspect.signature(Runner).parameters
 
 
 def extras(extra: object, conn_id: str) -> dict[str, Any]:
@@ -70,18 +62,11 @@ def runner_options(
         "secret": password or None,
         "api_secret": values.get("api_secret"),
         "token": values.get("token"),
+        "oauth_token": values.get("oauth_token"),
         "project_id": values.get("project_id"),
         "region": values.get("region"),
         "origin": values.get("origin"),
     }
-    if "oauth_token" in values:
-        if not oauth_supported():
-            raise InputError(
-                f"connection {conn_id!r}: oauth_token is set, but this version of "
-                "mp-custom-action cannot send OAuth bearer tokens; remove it or upgrade",
-                field="extra.oauth_token",
-            )
-        options["oauth_token"] = values["oauth_token"]
     for key in ("api_secret", "token", "oauth_token", "region", "origin"):
         if key in values and not isinstance(values[key], str):
             raise InputError(

@@ -178,3 +178,34 @@ def test_abort_cuts_a_call_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
         assert not worker.is_alive()
         assert len(outcome) == 1 and isinstance(outcome[0], DeadlineExceeded)
         hook.close()
+
+
+def test_oauth_token_from_the_connection_is_sent_as_bearer_and_masked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from airflow.sdk.log import redact
+    from loopback import ScriptedServer
+
+    token = "oauth-bearer-token-31337"
+    with ScriptedServer() as server:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_MIXPANEL_DEFAULT",
+            json.dumps(
+                {
+                    "conn_type": "mixpanel",
+                    "extra": {"oauth_token": token, "project_id": 7, "origin": server.origin},
+                }
+            ),
+        )
+        hook = MixpanelHook()
+        event = {
+            "event": "e",
+            "properties": {"time": 1764547200, "distinct_id": "u", "$insert_id": "i1"},
+        }
+        result = hook.run(
+            {"method": "POST", "api": "ingestion", "relative_url": "/import", "body": [event]}
+        )
+        hook.close()
+    assert result.status_code == 200
+    assert server.received[0].header("Authorization") == f"Bearer {token}"
+    assert redact(f"token {token}") == "token ***"
