@@ -1,7 +1,9 @@
-"""Query API (``/api/2.0/...``, ``/api/query/...``): event names, a segmentation count, and profiles.
+"""Query API (``/api/query/...``, Mixpanel's documented path, and ``/api/2.0/...``): event names,
+a segmentation count, profiles (with the common ``where`` expressions) and a subset of JQL.
 
 Only what stored data can answer truthfully is emulated. A parameter the sandbox cannot honour
-(``where``, ``on``, cohorts) gets a 400 that says so, instead of an answer that ignores it.
+(segmentation ``where`` and ``on``, cohorts) gets a 400 that says so, instead of an answer that
+ignores it. Parameters are read from the query string and from a form body alike.
 """
 
 from __future__ import annotations
@@ -14,31 +16,42 @@ from typing import Any, Callable, Optional
 from .auth import SECRET, SERVICE_ACCOUNT, check_basic
 from .context import Context
 from .dates import day_of, days, parse_range
+from .jql import run_jql
 from .messages import Request, Response, error, json_response
 from .state import event_seconds
+from .where import parse_where
 
-__all__ = ["EMULATED", "handle_query"]
+__all__ = ["EMULATED", "PREFIXES", "handle_query"]
 
-EMULATED = ("/api/2.0/events/names", "/api/2.0/segmentation", "/api/2.0/engage")
+#: Query's two documented prefixes: ``/api/query`` (the reference's) and ``/api/2.0``.
+PREFIXES = ("/api/query", "/api/2.0")
+EMULATED = ("events/names", "segmentation", "engage", "jql")
 _MAX_DAYS = 3660
 _UNSUPPORTED_SEGMENTATION = ("on", "where", "interval")
-_UNSUPPORTED_ENGAGE = ("where", "behaviors", "filter_by_cohort", "as_of_timestamp")
+_UNSUPPORTED_ENGAGE = ("behaviors", "filter_by_cohort", "as_of_timestamp")
+
+
+def _operation(path: str) -> str:
+    for prefix in PREFIXES:
+        if path.startswith(prefix + "/"):
+            return path[len(prefix) + 1 :].rstrip("/")
+    return ""
 
 
 def handle_query(ctx: Context, request: Request) -> Response:
+    path = request.path.rstrip("/")
+    handler = _ROUTES.get(_operation(path))
+    if handler is None:
+        known = ", ".join(f"/api/query/{name}" for name in EMULATED)
+        return error(
+            404,
+            f"Not emulated: the sandbox does not emulate {path}; of the Query API it answers "
+            f"{known} (also under /api/2.0; see docs/sandbox.md)",
+        )
     denied = check_basic(request, ctx.keys, (SERVICE_ACCOUNT, SECRET), project_id_param=True)
     if denied is not None:
         return denied
-    path = request.path.rstrip("/")
-    handler = _ROUTES.get(path)
-    if handler is None:
-        return error(
-            404,
-            f"The sandbox does not emulate {path}; it answers {', '.join(EMULATED)} "
-            "(see docs/sandbox.md)",
-        )
-    methods = ("GET", "POST")
-    if request.method not in methods:
+    if request.method not in ("GET", "POST"):
         return error(405, f"{request.method} is not allowed here; use GET or POST")
     params = dict(request.form())
     try:
@@ -100,10 +113,15 @@ def _engage(ctx: Context, params: dict[str, str]) -> Response:
     page_size = _int(params.get("page_size"), "page_size", default=1000, minimum=1)
     wanted = _id_filter(params)
     output = _json_list(params.get("output_properties"), "output_properties")
+    where = parse_where(params["where"]) if params.get("where") else None
     group_key = params.get("data_group_id")
     with ctx.state.read() as data:
         table = data.groups.get(group_key, {}) if group_key else data.profiles
-        ids = sorted(k for k in table if wanted is None or k in wanted)
+        ids = sorted(
+            k
+            for k in table
+            if (wanted is None or k in wanted) and (where is None or where(table[k]))
+        )
         window = ids[page * page_size : (page + 1) * page_size]
         results = [
             {
@@ -165,8 +183,21 @@ def _refuse(params: dict[str, str], names: tuple[str, ...], what: str) -> None:
         )
 
 
+def _jql(ctx: Context, params: dict[str, str]) -> Response:
+    if params.get("format", "json") != "json":
+        raise ValueError("the sandbox emulates JQL with format=json only")
+    script = params.get("script")
+    if not script:
+        raise ValueError("'script' is required")
+    with ctx.state.read() as data:
+        rows = run_jql(script, params.get("params", ""), data)
+        rows = json.loads(json.dumps(rows))  # a copy, made under the lock
+    return json_response(rows)
+
+
 _ROUTES: dict[str, Callable[[Context, dict[str, str]], Response]] = {
-    "/api/2.0/events/names": _events_names,
-    "/api/2.0/segmentation": _segmentation,
-    "/api/2.0/engage": _engage,
+    "events/names": _events_names,
+    "segmentation": _segmentation,
+    "engage": _engage,
+    "jql": _jql,
 }

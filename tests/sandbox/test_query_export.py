@@ -157,12 +157,14 @@ def test_engage_query_lists_group_profiles(http: requests.Session, sb: Sandbox) 
     assert answer["results"] == [{"$distinct_id": "acme", "$properties": {"size": 3}}]
 
 
-@pytest.mark.parametrize("path", ["/api/2.0/funnels", "/api/query/insights", "/api/2.0/jql"])
+@pytest.mark.parametrize("path", ["/api/2.0/funnels", "/api/query/insights", "/api/query/retention"])
 def test_other_query_paths_are_a_clear_404(http: requests.Session, sb: Sandbox, path: str) -> None:
     answer = get(http, sb, path)
     assert answer.status_code == 404
-    assert "does not emulate" in answer.json()["error"]
-    assert "/api/2.0/segmentation" in answer.json()["error"]
+    body = answer.json()
+    assert body["code"] == 404 and body["status"] == "Not Found"
+    assert "Not emulated" in body["error"] and path in body["error"]
+    assert "/api/query/segmentation" in body["error"]
 
 
 # -- Export -----------------------------------------------------------------------------------------
