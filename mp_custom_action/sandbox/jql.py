@@ -42,7 +42,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
-            raise ValueError(f"JQL not emulated at {text[position:position + 30]!r}: {_HINT}")
+            raise ValueError(f"JQL not emulated at {text[position : position + 30]!r}: {_HINT}")
         kind = match.lastgroup or ""
         found.append((kind, match.group(kind)))
         position = match.end()

@@ -21,11 +21,12 @@ import logging
 import os
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from .._version import __version__

@@ -109,6 +109,8 @@ class Data:
     triggers: list[float] = field(default_factory=list)
     #: pipeline name -> pipeline
     pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: warehouse import id (the published Connectors operations) -> import, with its runs
+    imports: dict[str, dict[str, Any]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     # Derived from ``events`` on load; not saved.
     _event_index: dict[EventKey, int] = field(default_factory=dict, repr=False)
@@ -141,6 +143,7 @@ class Data:
             "runs": self.runs,
             "triggers": self.triggers,
             "pipelines": self.pipelines,
+            "imports": self.imports,
             "counters": self.counters,
         }
 
@@ -175,6 +178,7 @@ _FIELDS: dict[str, type] = {
     "runs": dict,
     "triggers": list,
     "pipelines": dict,
+    "imports": dict,
     "counters": dict,
 }
 

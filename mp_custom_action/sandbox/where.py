@@ -53,7 +53,9 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
-            raise ValueError(f"'where' is not emulated at {text[position:position + 20]!r}: {_HINT}")
+            raise ValueError(
+                f"'where' is not emulated at {text[position : position + 20]!r}: {_HINT}"
+            )
         kind = match.lastgroup or ""
         found.append((kind, match.group(kind)))
         position = match.end()
@@ -144,7 +146,7 @@ class _Parser:
 
     def comparison(self) -> Predicate:
         name = self.property()
-        kind, op = self.take()
+        _kind, op = self.take()
         if op not in _COMPARE:
             raise ValueError(f"'where' is not emulated for operator {op!r}: {_HINT}")
         value = self.literal()
