@@ -157,7 +157,9 @@ def test_engage_query_lists_group_profiles(http: requests.Session, sb: Sandbox) 
     assert answer["results"] == [{"$distinct_id": "acme", "$properties": {"size": 3}}]
 
 
-@pytest.mark.parametrize("path", ["/api/2.0/funnels", "/api/query/insights", "/api/query/retention"])
+@pytest.mark.parametrize(
+    "path", ["/api/2.0/funnels", "/api/query/insights", "/api/query/retention"]
+)
 def test_other_query_paths_are_a_clear_404(http: requests.Session, sb: Sandbox, path: str) -> None:
     answer = get(http, sb, path)
     assert answer.status_code == 404
