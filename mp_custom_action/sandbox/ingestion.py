@@ -237,6 +237,12 @@ def _import_problem(record: Any, strict: bool) -> Optional[tuple[str, str]]:
         return "properties", f"an event may have at most {MAX_PROPERTIES} properties"
     if len(dumps(record)) > EVENT_MAX_BYTES:
         return "", f"an event must be under {EVENT_MAX_BYTES} bytes"
+    if record["event"] == "$merge":
+        # Identity merge (Mixpanel's identity reference): two distinct_ids, no time needed.
+        ids = props.get("$distinct_ids")
+        if not (isinstance(ids, list) and len(ids) == 2 and all(isinstance(i, str) for i in ids)):
+            return "properties.$distinct_ids", "'$distinct_ids' must be a list of 2 strings"
+        return None
     time_value = props.get("time")
     if isinstance(time_value, bool) or not isinstance(time_value, (int, float)) or time_value < 0:
         return (

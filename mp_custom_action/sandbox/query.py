@@ -53,11 +53,25 @@ def handle_query(ctx: Context, request: Request) -> Response:
         return denied
     if request.method not in ("GET", "POST"):
         return error(405, f"{request.method} is not allowed here; use GET or POST")
-    params = dict(request.form())
     try:
-        return handler(ctx, params)
+        return handler(ctx, _params(request))
     except ValueError as exc:
         return error(400, str(exc))
+
+
+def _params(request: Request) -> dict[str, str]:
+    """Query string, then a form body or a JSON object body (what some clients post)."""
+    params = dict(request.form())
+    if request.content_type == "application/json" and request.body.strip():
+        try:
+            body = json.loads(request.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise ValueError("the body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise ValueError("a JSON body must be an object of parameters")
+        for key, value in body.items():
+            params[str(key)] = value if isinstance(value, str) else json.dumps(value)
+    return params
 
 
 def _events_names(ctx: Context, params: dict[str, str]) -> Response:
