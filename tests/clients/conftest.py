@@ -64,7 +64,14 @@ def exported(sb: Sandbox) -> list[dict[str, Any]]:
     """Every event of today, read back through ``call GET export``."""
     day = today()
     body = our_call(
-        sb, "GET", "export", "", "--query-param", f"from_date={day}", "--query-param", f"to_date={day}"
+        sb,
+        "GET",
+        "export",
+        "",
+        "--query-param",
+        f"from_date={day}",
+        "--query-param",
+        f"to_date={day}",
     )
     return list(body) if isinstance(body, list) else ([body] if body else [])
 

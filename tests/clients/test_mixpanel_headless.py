@@ -28,7 +28,9 @@ def ws(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     account = ServiceAccount(
         name="sandbox", region="us", username=c["username"], secret=c["secret"]
     )
-    workspace = Workspace(session=Session(account=account, project=Project(id=str(c["project_id"]))))
+    workspace = Workspace(
+        session=Session(account=account, project=Project(id=str(c["project_id"])))
+    )
     now = int(time.time()) - 60
     sb.state.add_events(
         [
@@ -42,7 +44,10 @@ def ws(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     with sb.state.write() as data:
         data.profiles.update({"u0": {"plan": "pro"}, "u1": {"plan": "free"}})
         data.schemas["event"] = {
-            "Signed up": {"description": "A new account", "properties": {"plan": {"type": "string"}}}
+            "Signed up": {
+                "description": "A new account",
+                "properties": {"plan": {"type": "string"}},
+            }
         }
     yield workspace
     workspace.close()

@@ -9,7 +9,6 @@ and what it sent must read back through ``call GET export`` and the engage query
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import mixpanel
@@ -21,9 +20,9 @@ from .conftest import engaged, exported
 
 
 @pytest.fixture
-def host(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def host(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(sb.ca_file))
-    yield sb.origin.removeprefix("https://")
+    return sb.origin.removeprefix("https://")
 
 
 def client(sb: Sandbox, host: str, *, service_account: bool = False) -> mixpanel.Mixpanel:
