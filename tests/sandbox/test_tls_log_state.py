@@ -94,11 +94,13 @@ def test_the_cli_prints_the_ca_file_first_and_curl_style_clients_trust_it(tmp_pa
         served.close()
 
 
+CALL = [sys.executable, "-m", "mp_custom_action", "call", "GET", "query", "/query/events/names"]
+
+
 def test_sandbox_tls_on_a_call_trusts_the_throwaway_ca_for_that_call_only() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
     done = subprocess.run(
-        [sys.executable, "-m", "mp_custom_action", "call", "GET", "query", "/query/events/names"]
-        + ["--sandbox", "--tls"],
+        [*CALL, "--sandbox", "--tls"],
         capture_output=True,
         text=True,
         env=env,
