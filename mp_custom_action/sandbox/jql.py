@@ -8,7 +8,7 @@ Emulated: one ``function main() { return SOURCE CHAIN; }`` where SOURCE is
 and CHAIN is zero or more of ``.groupBy([KEYS], mixpanel.reducer.count())`` (KEYS are quoted
 paths: ``"name"``, ``"distinct_id"``, ``"properties.plan"``) and
 ``.reduce(mixpanel.reducer.count())``. Values may be literals or ``params.NAME`` (the ``params``
-form field, JSON). Anything else, and any JavaScript function, is a 400 that says it is not
+form field, JSON) or ``params`` itself (``Events(params)``). Anything else, and any JavaScript function, is a 400 that says it is not
 emulated: the sandbox does not run JavaScript.
 """
 
@@ -78,6 +78,8 @@ class _Reader:
         if text in ("true", "false", "null"):
             return {"true": True, "false": False, "null": None}[text]
         if text == "params":
+            if self.peek() != ".":
+                return self.params  # Events(params): the whole object
             self.take(".")
             return self.params.get(self.take()[1])
         if text == "[":
