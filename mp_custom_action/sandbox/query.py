@@ -2,23 +2,21 @@
 a segmentation count, profiles (with the common ``where`` expressions) and a subset of JQL.
 
 Only what stored data can answer truthfully is emulated. A parameter the sandbox cannot honour
-(segmentation ``where`` and ``on``, cohorts) gets a 400 that says so, instead of an answer that
+(an ``on`` expression beyond one property, cohorts, behaviors) gets a 400 that says so, instead of an answer that
 ignores it. Parameters are read from the query string and from a form body alike.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections import Counter
 from typing import Any, Callable, Optional
 
 from .auth import SECRET, SERVICE_ACCOUNT, check_basic
 from .context import Context
-from .dates import day_of, days, parse_range
 from .jql import run_jql
 from .messages import Request, Response, error, json_response
-from .state import event_seconds
+from .segmentation import segmentation
 from .where import parse_where
 
 __all__ = ["EMULATED", "PREFIXES", "handle_query"]
@@ -26,8 +24,6 @@ __all__ = ["EMULATED", "PREFIXES", "handle_query"]
 #: Query's two documented prefixes: ``/api/query`` (the reference's) and ``/api/2.0``.
 PREFIXES = ("/api/query", "/api/2.0")
 EMULATED = ("events/names", "segmentation", "engage", "jql")
-_MAX_DAYS = 3660
-_UNSUPPORTED_SEGMENTATION = ("on", "where", "interval")
 _UNSUPPORTED_ENGAGE = ("behaviors", "filter_by_cohort", "as_of_timestamp")
 
 
@@ -84,41 +80,8 @@ def _events_names(ctx: Context, params: dict[str, str]) -> Response:
 
 
 def _segmentation(ctx: Context, params: dict[str, str]) -> Response:
-    _refuse(params, _UNSUPPORTED_SEGMENTATION, "segmentation")
-    name = params.get("event")
-    if not name:
-        raise ValueError("'event' is required")
-    start, end = parse_range(params.get("from_date"), params.get("to_date"))
-    if (end - start).days >= _MAX_DAYS:
-        raise ValueError(f"the sandbox answers at most {_MAX_DAYS} days")
-    unit = params.get("unit", "day")
-    if unit not in ("day", "month"):
-        raise ValueError(f"the sandbox supports unit=day or unit=month, not {unit!r}")
-    kind = params.get("type", "general")
-    if kind not in ("general", "unique"):
-        raise ValueError(f"the sandbox supports type=general or type=unique, not {kind!r}")
-
-    def bucket(day: dt.date) -> str:
-        return (day.replace(day=1) if unit == "month" else day).isoformat()
-
-    series = list(dict.fromkeys(bucket(d) for d in days(start, end)))
-    counts: dict[str, int] = dict.fromkeys(series, 0)
-    seen: dict[str, set[str]] = {s: set() for s in series}
     with ctx.state.read() as data:
-        for event in data.events:
-            if event.get("event") != name:
-                continue
-            day = day_of(event_seconds(event))
-            if day is None or not start <= day <= end:
-                continue
-            key = bucket(day)
-            if kind == "unique":
-                seen[key].add(str((event.get("properties") or {}).get("distinct_id", "")))
-            else:
-                counts[key] += 1
-    if kind == "unique":
-        counts = {k: len(v) for k, v in seen.items()}
-    return json_response({"data": {"series": series, "values": {name: counts}}, "legend_size": 1})
+        return json_response(segmentation(data, params))
 
 
 def _engage(ctx: Context, params: dict[str, str]) -> Response:

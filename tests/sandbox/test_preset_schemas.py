@@ -52,11 +52,13 @@ def _app(sb: Sandbox, method: str, path: str, body: Any = None) -> Any:
     return answer.json()
 
 
-def _state_for(sb: Sandbox, preset: Preset) -> dict[str, Any]:
-    """Create what the preset's path names; the values to put in its input."""
+def _state_for(sb: Sandbox, preset: Preset, body: Any) -> dict[str, Any]:
+    """Create what the preset's path (or body) names; the values to put in its input."""
     values: dict[str, Any] = {"projectId": sb.credentials["project_id"]}
     params = set(preset.path_params)
-    if params & {"sourceId", "importId"}:
+    if params & {"sourceId", "importId"} or (
+        isinstance(body, dict) and "warehouse_source_id" in body
+    ):
         source = _app(
             sb,
             "POST",
@@ -77,9 +79,9 @@ def _state_for(sb: Sandbox, preset: Preset) -> dict[str, Any]:
             "user_column_name": "uid",
             "sync_mode": "full_sync",
         }
-        values["importId"] = _app(sb, "POST", "/warehouse-sources/imports/people", body)[
-            "results"
-        ]["id"]
+        values["importId"] = _app(sb, "POST", "/warehouse-sources/imports/people", body)["results"][
+            "id"
+        ]
     if params & {"entityType", "name"}:
         values.update(entityType="event", name="Signed up")
         _app(sb, "POST", "/schemas/event/Signed%20up", {"description": "d", "properties": {}})
@@ -88,14 +90,34 @@ def _state_for(sb: Sandbox, preset: Preset) -> dict[str, Any]:
     return values
 
 
+def _pipeline(sb: Sandbox) -> str:
+    answer = requests.post(
+        sb.origin + "/api/2.0/nessie/pipeline/create",
+        data={
+            "project_id": sb.credentials["project_id"],
+            "type": "s3-raw",
+            "from_date": "2024-01-01",
+        },
+        headers=sa(sb),
+        timeout=T,
+    )
+    assert answer.status_code == 200, answer.text
+    name: str = answer.json()["pipeline_names"][0]
+    return name
+
+
 def _input(sb: Sandbox, preset: Preset) -> dict[str, Any]:
     data = copy.deepcopy(dict(preset.example or {}))
-    for key, value in _state_for(sb, preset).items():
+    body = data.get("body")
+    for key, value in _state_for(sb, preset, body).items():
         if key in preset.path_params:
             data[key] = value
-    body = data.get("body")
     if isinstance(body, dict) and "warehouse_source_id" in body:
         body["warehouse_source_id"] = 1  # the source created above
+    if preset.api == "pipelines" and preset.path != "/pipeline/create":
+        for part in (data.get("query"), body):
+            if isinstance(part, dict) and "name" in part:
+                part["name"] = _pipeline(sb)  # the example's name is one the sandbox never made
     if preset.api == "ingestion":
         _with_token(body, sb.credentials["token"])
     return data
