@@ -139,7 +139,7 @@ def test_the_sandbox_answers_each_claimed_preset_in_its_declared_shape(
     sb: Sandbox, preset: Preset
 ) -> None:
     inputs = preset.to_inputs(_input(sb, preset), project_id=sb.credentials["project_id"])
-    runner = Runner(origin=sb.origin, env={}, **{k: v for k, v in sb.credentials.items()})
+    runner = Runner(origin=sb.origin, env={}, **sb.credentials)
     try:
         result = runner.run(inputs)
     finally:
