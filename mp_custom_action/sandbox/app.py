@@ -133,6 +133,9 @@ class App:
             return error(fault.status, fault.message, style, headers=headers)
         try:
             return handler(self.ctx, request)
+        except RecursionError:
+            # json.loads of a body nested thousands deep; a client's mistake, not a bug here.
+            return error(400, "the body is nested too deeply to read", style)
         except StateNotSaved as exc:
             # Nothing was kept (state.py): a 503 tells the client that a retry is safe.
             log.warning("%s", exc)

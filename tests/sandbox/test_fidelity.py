@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ import requests
 from sandbox_helpers import NOW, TODAY, event, pid, sa, secret
 
 from mp_custom_action.sandbox import Sandbox
+from mp_custom_action.sandbox.claims import CLAIMS
 
 T = 10
 
@@ -302,3 +304,41 @@ def test_feature_flags_are_a_404_in_the_classic_shape(sb: Sandbox) -> None:
     answer = requests.get(sb.origin + "/flags/definitions", timeout=T)
     assert answer.status_code == 404
     assert answer.json()["code"] == 404 and "Feature Flags" in answer.json()["error"]
+
+
+# -- bad input is a 4xx in the family's shape, never a 5xx ---------------------------------------
+
+_BASES = {
+    "ingestion": "",
+    "query": "/api",
+    "export": "/api/2.0/export",
+    "pipelines": "/api/2.0/nessie",
+    "lexicon": "/api/app/projects",
+    "connectors": "/api/app",
+}
+_HOSTILE = [b"", b"[" * 50_000, b"\xff\xfe\x00", b'{"a":', b"null", b"[1, 2]", b"data=%7B&verbose=1"]
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: f"{c[1]} {c[0]}{c[2]}")
+def test_hostile_bodies_on_every_claimed_operation_are_answered_below_500(
+    sb: Sandbox, claim: tuple[str, str, str]
+) -> None:
+    api, method, template = claim
+    path = re.sub(r"\{projectId\}", str(sb.credentials["project_id"]), template)
+    path = re.sub(r"\{[^}]+\}", "1", path)
+    url = sb.origin + _BASES[api] + path
+    with requests.Session() as http:
+        for body in _HOSTILE:
+            for kind in ("application/json", "application/x-www-form-urlencoded", "text/csv"):
+                answer = http.request(
+                    method,
+                    url,
+                    params=pid(sb),
+                    data=body,
+                    headers={**sa(sb), "Content-Type": kind},
+                    timeout=T,
+                )
+                assert answer.status_code < 500, (body[:20], kind, answer.text)
+                parsed = answer.json() if answer.text.startswith(("{", "[")) else None
+                if answer.status_code >= 400:
+                    assert isinstance(parsed, dict) and "error" in parsed, answer.text
