@@ -130,6 +130,8 @@ def add_parser(subparsers: Any) -> None:
         "-q",
         "--quiet",
         action="store_true",
+        # SUPPRESS: `mp-custom-action -q sandbox` (the global -q) is not reset by this copy.
+        default=argparse.SUPPRESS,
         help="do not log each request on stderr",
     )
     parser.set_defaults(func=run_sandbox)
@@ -154,7 +156,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         seed=args.seed,
         tls=args.tls,
         ca_file=args.ca_file,
-        log=None if args.quiet else sys.stderr,
+        log=None if getattr(args, "quiet", False) else sys.stderr,
     )
     try:
         sandbox.start()
