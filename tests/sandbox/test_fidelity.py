@@ -316,7 +316,15 @@ _BASES = {
     "lexicon": "/api/app/projects",
     "connectors": "/api/app",
 }
-_HOSTILE = [b"", b"[" * 50_000, b"\xff\xfe\x00", b'{"a":', b"null", b"[1, 2]", b"data=%7B&verbose=1"]
+_HOSTILE = [
+    b"",
+    b"[" * 50_000,
+    b"\xff\xfe\x00",
+    b'{"a":',
+    b"null",
+    b"[1, 2]",
+    b"data=%7B&verbose=1",
+]
 
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: f"{c[1]} {c[0]}{c[2]}")
