@@ -23,9 +23,9 @@ T = 10
 class Served:
     """A ``mp-custom-action sandbox`` subprocess and the JSON line it printed."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, before: tuple[str, ...] = ()) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mp_custom_action", "sandbox", *args],
+            [sys.executable, "-m", "mp_custom_action", *before, "sandbox", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -163,8 +163,13 @@ def test_one_log_line_per_request_with_no_secret_and_no_query_value() -> None:
 
 
 def test_the_cli_logs_requests_on_stderr_unless_quiet() -> None:
-    for args, expect_lines in ((["--seed", "1"], 1), (["--quiet"], 0)):
-        served = Served(*args)
+    cases: list[tuple[tuple[str, ...], tuple[str, ...], int]] = [
+        ((), ("--seed", "1"), 1),
+        ((), ("--quiet",), 0),
+        (("-q",), (), 0),  # the global -q, before the command
+    ]
+    for before, args, expect_lines in cases:
+        served = Served(*args, before=before)
         try:
             origin = json.loads(served.first_line)["origin"]
             requests.get(origin + "/api/2.0/events/names", timeout=T)
