@@ -7,9 +7,9 @@ Emulated: one ``function main() { return SOURCE CHAIN; }`` where SOURCE is
 
 and CHAIN is zero or more of ``.groupBy([KEYS], mixpanel.reducer.count())`` (KEYS are quoted
 paths: ``"name"``, ``"distinct_id"``, ``"properties.plan"``) and
-``.reduce(mixpanel.reducer.count())``. Values may be literals or ``params.NAME`` (the ``params``
-form field, JSON) or ``params`` itself (``Events(params)``). Anything else, and any JavaScript function, is a 400 that says it is not
-emulated: the sandbox does not run JavaScript.
+``.reduce(mixpanel.reducer.count())``. Values may be literals, ``params.NAME`` (the ``params``
+form field, JSON) or ``params`` itself (``Events(params)``). Anything else, and any JavaScript
+function, is a 400 that says it is not emulated: the sandbox does not run JavaScript.
 """
 
 from __future__ import annotations
