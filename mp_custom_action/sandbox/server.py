@@ -81,14 +81,30 @@ class SandboxServer(ThreadingHTTPServer):
         self.server_name = str(host)
         self.server_port = int(port)
 
-    def get_request(self) -> tuple[Any, Any]:
-        conn, address = super().get_request()
-        if self.ssl_context is not None:
-            # The handshake happens on the first read, in the connection's thread.
-            conn = self.ssl_context.wrap_socket(
-                conn, server_side=True, do_handshake_on_connect=False
-            )
-        return conn, address
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.ssl_context is None:
+            super().finish_request(request, client_address)
+            return
+        # In the connection's own thread: a client that sends nothing holds up no other.
+        try:
+            request.settimeout(_Handler.timeout)
+            first = request.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return
+        if first.isalpha():  # "GET ...": plain HTTP sent to the HTTPS port
+            _refuse_plain_http(request, self.server_port)
+            return
+        tls = self.ssl_context.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+        with self._connections_changed:  # stop() must wake the TLS socket, not the detached one
+            self._connections.discard(request)
+            self._connections.add(tls)
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            with self._connections_changed:
+                self._connections.discard(tls)
+                self._connections_changed.notify_all()
+            tls.close()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_changed:
@@ -353,6 +369,30 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
+
+
+def _refuse_plain_http(conn: socket.socket, port: int) -> None:
+    """A JSON 400 in plain HTTP, so a client pointed at http:// learns to use https://."""
+    try:
+        conn.settimeout(0.5)
+        conn.recv(65536)  # the request head: closing with it unread would reset the connection
+    except OSError:
+        pass
+    body = dumps(
+        {
+            "code": 400,
+            "error": f"This sandbox serves HTTPS: use https://{HOST}:{port} (see docs/sandbox.md)",
+            "status": "Bad Request",
+        }
+    )
+    head = (
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    try:
+        conn.sendall(head.encode("ascii") + body)
+    except OSError:
+        pass
 
 
 class _BadRequest(Exception):

@@ -62,6 +62,17 @@ def test_tls_serves_https_that_verifies_with_the_printed_ca_only(tmp_path: Path)
         assert requests.get(localhost + "/", verify=str(ca), timeout=T).status_code == 200
 
 
+def test_plain_http_to_the_https_port_is_told_to_use_https(tmp_path: Path) -> None:
+    with Sandbox(tls=True, ca_file=tmp_path / "ca.pem") as sb:
+        answer = requests.get(sb.origin.replace("https://", "http://") + "/import", timeout=T)
+        assert answer.status_code == 400
+        assert answer.json()["error"].startswith(f"This sandbox serves HTTPS: use {sb.origin}")
+        with requests.Session() as kept:  # a kept-alive HTTPS connection does not delay stop()
+            kept.get(sb.origin + "/", verify=str(tmp_path / "ca.pem"), timeout=T)
+            sb.stop(timeout=5)
+            assert not sb.running
+
+
 def test_the_ca_file_of_a_temporary_folder_goes_when_the_sandbox_stops() -> None:
     with Sandbox(tls=True) as sb:
         ca = Path(str(sb.ca_file))
