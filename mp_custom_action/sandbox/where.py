@@ -31,9 +31,14 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
+def _equal(a: Any, b: Any) -> bool:
+    # true is not 1 in Mixpanel's expressions, as it is in Python.
+    return a == b and isinstance(a, bool) == isinstance(b, bool)
+
+
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
+    "==": _equal,
+    "!=": lambda a, b: not _equal(a, b),
     "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b,
     ">": lambda a, b: a > b,

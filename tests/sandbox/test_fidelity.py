@@ -84,6 +84,7 @@ def test_a_project_id_of_another_project_in_the_form_is_403(sb: Sandbox) -> None
         ('not defined(properties["email"])', ["b", "c"]),
         ('properties["plan"] == "free" or (properties["seats"] > 10)', ["b", "c"]),
         ('user["plan"] == "pro" and properties["seats"] > "x"', []),  # number vs string: false
+        ('properties["seats"] == true', []),  # true is not 1
     ],
 )
 def test_engage_where_filters_profiles(sb: Sandbox, where: str, ids: list[str]) -> None:
