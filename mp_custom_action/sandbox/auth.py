@@ -179,7 +179,8 @@ def check_basic(
     request.notes["auth"] = kind
     if not project_id_param:
         return None
-    # Mixpanel reads project_id from the query string or, where the body is a form, from it.
+    # Mixpanel reads project_id from the query string or, where the body is a form, from it
+    # (the Data Pipelines POSTs carry it in their form, as Mixpanel documents).
     project_id = request.value("project_id")
     if project_id is None:
         if kind == SERVICE_ACCOUNT:
