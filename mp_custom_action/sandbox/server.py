@@ -34,6 +34,7 @@ from .app import App
 from .encoding import gzipped
 from .messages import Request, Response, dumps, reason
 from .recorder import RequestLog, RequestRecord, redact
+from .tls import refuse_plain_http
 
 __all__ = ["HOST", "MAX_BODY_BYTES", "SandboxServer"]
 
@@ -92,7 +93,7 @@ class SandboxServer(ThreadingHTTPServer):
         except OSError:
             return
         if first.isalpha():  # "GET ...": plain HTTP sent to the HTTPS port
-            _refuse_plain_http(request, self.server_port)
+            refuse_plain_http(request, f"https://{HOST}:{self.server_port}")
             return
         tls = self.ssl_context.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
         with self._connections_changed:  # stop() must wake the TLS socket, not the detached one
@@ -369,30 +370,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
-
-
-def _refuse_plain_http(conn: socket.socket, port: int) -> None:
-    """A JSON 400 in plain HTTP, so a client pointed at http:// learns to use https://."""
-    try:
-        conn.settimeout(0.5)
-        conn.recv(65536)  # the request head: closing with it unread would reset the connection
-    except OSError:
-        pass
-    body = dumps(
-        {
-            "code": 400,
-            "error": f"This sandbox serves HTTPS: use https://{HOST}:{port} (see docs/sandbox.md)",
-            "status": "Bad Request",
-        }
-    )
-    head = (
-        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    try:
-        conn.sendall(head.encode("ascii") + body)
-    except OSError:
-        pass
 
 
 class _BadRequest(Exception):

@@ -9,8 +9,10 @@ and nothing else: the CA's key is never written anywhere and dies with the proce
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import ssl
 import tempfile
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from typing import Optional, Union
 
 from ..errors import ConfigError
 
-__all__ = ["TlsFiles", "make_tls"]
+__all__ = ["TlsFiles", "make_tls", "refuse_plain_http"]
 
 
 @dataclass
@@ -68,3 +70,28 @@ def make_tls(ca_file: Union[str, os.PathLike[str], None] = None) -> TlsFiles:
             f"cannot write the CA file {target}: {exc.strerror or exc}", field="--ca-file"
         ) from None
     return TlsFiles(context, target.resolve(), made)
+
+
+def refuse_plain_http(conn: socket.socket, origin: str) -> None:
+    """A JSON 400 in plain HTTP, so a client pointed at http:// learns to use https://."""
+    try:
+        conn.settimeout(0.5)
+        conn.recv(65536)  # the request head: closing with it unread would reset the connection
+    except OSError:
+        pass
+    body = json.dumps(
+        {
+            "code": 400,
+            "error": f"This sandbox serves HTTPS: use {origin} (see docs/sandbox.md)",
+            "status": "Bad Request",
+        },
+        separators=(",", ":"),
+    ).encode("utf-8")
+    head = (
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    try:
+        conn.sendall(head.encode("ascii") + body)
+    except OSError:
+        pass

@@ -31,6 +31,8 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
+
+
 def _equal(a: Any, b: Any) -> bool:
     # true is not 1 in Mixpanel's expressions, as it is in Python.
     return a == b and isinstance(a, bool) == isinstance(b, bool)
