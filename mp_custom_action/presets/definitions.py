@@ -41,6 +41,7 @@ DEFINITION_FIELDS = (
     "example",
     "description",
     "responses",
+    "media_type",
 )
 _REQUIRED_FIELDS = ("name", "api", "method", "path", "input_schema")
 
@@ -174,7 +175,7 @@ def preset_from_definition(
         responses[status] = _check_schema(response_schema, f"{where}: responses[{status}]", trusted)
 
     texts = {}
-    for key in ("summary", "description"):
+    for key in ("summary", "description", "media_type"):
         value = definition.get(key) or ""
         if not isinstance(value, str):
             raise PresetDefinitionError(f"{where}: {key} must be a string")
@@ -191,6 +192,7 @@ def preset_from_definition(
         example=None,
         description=texts["description"],
         responses=responses,
+        media_type=texts["media_type"],
         plugin=plugin,
     )
     if example is not None:

@@ -82,6 +82,8 @@ class Preset:
     description: str = ""
     responses: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     plugin: str = "builtin"
+    #: The body's media type as the endpoint documents it (for docs and ``presets show``).
+    media_type: str = ""
 
     @functools.cached_property
     def path_params(self) -> tuple[str, ...]:
@@ -104,6 +106,7 @@ class Preset:
         """``presets show``: what a low-code platform needs to render a form for the step."""
         return {
             **self.summary_row(),
+            "media_type": self.media_type or None,
             "input_schema": copy.deepcopy(dict(self.input_schema)),
             "example": copy.deepcopy(dict(self.example)) if self.example is not None else None,
         }

@@ -51,8 +51,20 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "mp_custom_action"
 
-#: Plugins that ship with mp-custom-action: registered name -> module.
-DEFAULT_PLUGINS: Mapping[str, str] = {"builtin": "mp_custom_action.presets.builtin"}
+#: Plugins that ship with mp-custom-action: registered name -> ``module`` or ``module:attribute``
+#: (an entry point's form). ``builtin`` is the seed's warehouse presets; each ``builtin.<family>``
+#: is one family of Mixpanel's reference (actions/<family>.presets.json).
+_FAMILIES = (
+    "ingestion", "identity", "query", "export", "lexicon-schemas", "annotations",
+    "data-pipelines", "warehouse-connectors", "service-accounts", "feature-flags", "gdpr",
+)  # fmt: skip
+DEFAULT_PLUGINS: Mapping[str, str] = {
+    "builtin": "mp_custom_action.presets.builtin",
+    **{
+        f"builtin.{family}": f"mp_custom_action.presets.builtin:{family.replace('-', '_')}"
+        for family in _FAMILIES
+    },
+}
 
 _HOOK_APIS = "mp_custom_action_apis"
 _HOOK_PRESETS = "mp_custom_action_presets"
@@ -255,9 +267,12 @@ def load_plugins(
     return out
 
 
-def _importer(module: str) -> Callable[[], Any]:
+def _importer(target: str) -> Callable[[], Any]:
+    module, _, attribute = target.partition(":")
+
     def load() -> Any:
-        return importlib.import_module(module)
+        loaded = importlib.import_module(module)
+        return getattr(loaded, attribute) if attribute else loaded
 
     return load
 
