@@ -11,8 +11,8 @@ Mixpanel's published Warehouse Connectors operations (``builtin.warehouse-connec
 The files are found through ``_resources.data_folder``, from a wheel as from a checkout.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: the family attribute ``annotations`` would be
+# shadowed by (and, for mypy, collide with) that import's feature object.
 import json
 from collections.abc import Iterator
 from typing import Any

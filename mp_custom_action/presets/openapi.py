@@ -142,6 +142,7 @@ def _definition(
         "description": operation.get("description", ""),
         "input_schema": input_schema,
         "responses": responses,
+        "media_type": "application/json" if body is not None else "",
     }
     # An example that lacks a required part would be refused as not fitting its own schema;
     # better no example than a preset lost to a missing one.
