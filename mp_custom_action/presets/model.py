@@ -227,6 +227,10 @@ class Preset:
         }
         if data.get(BODY_KEY) is not None:
             inputs["body"] = data[BODY_KEY]
+            if self.media_type and self.media_type != "application/json":
+                # The operation's own media type, where its endpoint takes several (the /track
+                # identity forms): the card's way to pick one is its Content-Type header.
+                inputs["headers"] = {"Content-Type": self.media_type}
         return inputs
 
     # -- response -------------------------------------------------------------------------------
