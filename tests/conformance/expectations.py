@@ -113,8 +113,12 @@ EXPECTED: dict[str, Expected] = dict(
         (
             "replace-lookup-table",
             Expected(
-                "PUT", "api", "/lookup-tables/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", _SA_SECRET,
-                "query", CSV,
+                "PUT",
+                "api",
+                "/lookup-tables/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+                _SA_SECRET,
+                "query",
+                CSV,
             ),
         ),  # fmt: skip
         # -- identity (3) ----------------------------------------------------------------------
@@ -152,7 +156,9 @@ EXPECTED: dict[str, Expected] = dict(
         _app("list-schemas-by-entity-and-name", "GET", f"{_P}/schemas/event/Added%20to%20cart"),
         _app("delete-schema-by-entity-and-name", "DELETE", f"{_P}/schemas/event/Added%20to%20cart"),
         _app(
-            "upload-schema-by-entity-and-name", "POST", f"{_P}/schemas/event/Added%20to%20cart",
+            "upload-schema-by-entity-and-name",
+            "POST",
+            f"{_P}/schemas/event/Added%20to%20cart",
             JSON,
         ),  # fmt: skip
         # -- annotations (7) ---------------------------------------------------------------------
