@@ -120,7 +120,7 @@ EXPECTED: dict[str, Expected] = dict(
                 "query",
                 CSV,
             ),
-        ),  # fmt: skip
+        ),
         # -- identity (3) ----------------------------------------------------------------------
         ("create-identity", Expected("POST", "api", "/track", _DATA, "", FORM)),
         ("identity-create-alias", Expected("POST", "api", "/track", _DATA, "", FORM)),
@@ -160,7 +160,7 @@ EXPECTED: dict[str, Expected] = dict(
             "POST",
             f"{_P}/schemas/event/Added%20to%20cart",
             JSON,
-        ),  # fmt: skip
+        ),
         # -- annotations (7) ---------------------------------------------------------------------
         _app("list-all-annotations-for-project", "GET", f"{_P}/annotations"),
         _app("create-annotation", "POST", f"{_P}/annotations", JSON),
