@@ -26,7 +26,21 @@ from typing import Any
 
 from .openapi import SCHEMA_DIALECT, inline_refs
 
-__all__ = ["FAMILY_FIELDS", "PRESET_FIELDS", "definitions_from_family"]
+__all__ = [
+    "BUILTIN_PLUGINS",
+    "FAMILY_FIELDS",
+    "FAMILY_NAMES",
+    "PRESET_FIELDS",
+    "definitions_from_family",
+    "family_attribute",
+]
+
+#: The families of Mixpanel's reference, in its order: each is ``actions/<name>.presets.json``
+#: and the built-in plugin ``builtin.<name>`` (``presets.builtin:<family_attribute(name)>``).
+FAMILY_NAMES = (
+    "ingestion", "identity", "query", "export", "lexicon-schemas", "annotations",
+    "data-pipelines", "warehouse-connectors", "service-accounts", "feature-flags", "gdpr",
+)  # fmt: skip
 
 #: The keys of a family file, and of one preset in it.
 FAMILY_FIELDS = ("family", "title", "api", "about", "reference", "shared", "presets")
@@ -46,6 +60,21 @@ PRESET_FIELDS = (
     "example",
 )
 JSON = "application/json"
+
+
+def family_attribute(name: str) -> str:
+    """The attribute of :mod:`.builtin` that is the family's plugin (``data-pipelines`` ->
+    ``data_pipelines``)."""
+    return name.replace("-", "_")
+
+
+_BUILTIN = "mp_custom_action.presets.builtin"
+#: The built-in plugins, name -> ``module`` or ``module:attribute`` (an entry point's form):
+#: ``builtin``, the seed's warehouse-source presets, and ``builtin.<family>`` for each family.
+BUILTIN_PLUGINS: Mapping[str, str] = {
+    "builtin": _BUILTIN,
+    **{f"builtin.{name}": f"{_BUILTIN}:{family_attribute(name)}" for name in FAMILY_NAMES},
+}
 
 
 def definitions_from_family(document: Mapping[str, Any]) -> list[dict[str, Any]]:
