@@ -22,7 +22,13 @@ from .provider import DEFAULT_CONN_ID
 if TYPE_CHECKING:
     from ...core.results import Result
 
-__all__ = ["MAX_XCOM_BODY_BYTES", "MixpanelBaseOperator", "failure", "shrink_for_xcom"]
+__all__ = [
+    "MAX_XCOM_BODY_BYTES",
+    "MixpanelBaseOperator",
+    "failure",
+    "set_pool",
+    "shrink_for_xcom",
+]
 
 #: A body larger than this (as JSON, in bytes) goes to a file and XCom carries its path instead:
 #: XComs live in the metadata database, which is not a place for megabytes.
@@ -94,6 +100,24 @@ def shrink_for_xcom(
     return {**out, key: None, f"{key}_file": str(path), f"{key}_bytes": size}
 
 
+def pool_given(kwargs: dict[str, Any]) -> bool:
+    """Did the task, its ``default_args`` or its DAG's ``default_args`` choose a pool?"""
+    if "pool" in kwargs or "pool" in (kwargs.get("default_args") or {}):
+        return True
+    try:  # .partial() sees the DAG's default_args only later: look at the DAG being defined
+        from airflow.sdk.definitions._internal.contextmanager import DagContext
+    except ImportError:
+        return False
+    dag = kwargs.get("dag") or DagContext.get_current()
+    return dag is not None and "pool" in (getattr(dag, "default_args", None) or {})
+
+
+def set_pool(kwargs: dict[str, Any], pool: str) -> None:
+    """Use ``pool`` unless one was chosen (a pool in ``default_args`` wins over ours)."""
+    if not pool_given(kwargs):
+        kwargs["pool"] = pool
+
+
 class MixpanelBaseOperator(BaseOperator):
     """An operator with a :class:`MixpanelHook`; ``pool`` defaults to the API's (see pools.py)."""
 
@@ -107,7 +131,7 @@ class MixpanelBaseOperator(BaseOperator):
         runner_kwargs: Optional[dict[str, Any]] = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("pool", self.default_pool(kwargs))
+        set_pool(kwargs, self.default_pool(kwargs))
         super().__init__(**kwargs)
         self.mixpanel_conn_id = mixpanel_conn_id
         self.runner_kwargs = dict(runner_kwargs or {})
@@ -120,7 +144,7 @@ class MixpanelBaseOperator(BaseOperator):
     @classmethod
     def partial(cls, **kwargs: Any) -> Any:  # type: ignore[override]
         """``.partial(...).expand(...)`` gets the API's pool too (mapped tasks skip ``__init__``)."""
-        kwargs.setdefault("pool", cls.default_pool(kwargs))
+        set_pool(kwargs, cls.default_pool(kwargs))
         return super().partial(**kwargs)
 
     @property

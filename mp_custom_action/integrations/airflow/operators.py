@@ -17,6 +17,7 @@ from .base import (
     MixpanelBaseOperator,
     fail_on_status,
     failure,
+    set_pool,
     shrink_for_xcom,
 )
 from .pools import DEFAULT_POOL, narrowest, pool_for_api
@@ -90,7 +91,7 @@ class MixpanelCustomActionOperator(_CallOperator):
         body: Any = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("pool", pool_for_api(api).name)
+        set_pool(kwargs, pool_for_api(api).name)
         super().__init__(**kwargs)
         self.method = method
         self.api = api
@@ -138,7 +139,7 @@ class MixpanelPresetOperator(_CallOperator):
         check_response: bool = False,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("pool", _preset_pool(preset))
+        set_pool(kwargs, _preset_pool(preset))
         super().__init__(**kwargs)
         self.preset = preset
         self.input = input
@@ -211,7 +212,7 @@ class MixpanelManifestOperator(MixpanelBaseOperator):
         large_body_dir: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("pool", _manifest_pool(manifest))
+        set_pool(kwargs, _manifest_pool(manifest))
         super().__init__(**kwargs)
         self.manifest = manifest
         self.parallel = parallel

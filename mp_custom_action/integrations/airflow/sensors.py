@@ -15,7 +15,7 @@ from typing import Any, Optional
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException
 
-from .base import fail_on_status, failure
+from .base import fail_on_status, failure, set_pool
 from .hook import MixpanelHook
 from .pools import POOLS
 from .provider import DEFAULT_CONN_ID
@@ -44,7 +44,7 @@ class WarehouseImportSensor(BaseSensorOperator):
         mixpanel_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("pool", POOLS["connectors"].name)
+        set_pool(kwargs, POOLS["connectors"].name)
         super().__init__(**kwargs)
         self.source_id = source_id
         self.run_id = run_id

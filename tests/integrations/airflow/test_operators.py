@@ -225,3 +225,19 @@ def test_pools_default_to_the_api(sandbox) -> None:
         "mixpanel_connectors",
     ]
     assert mapped.pool == "mixpanel_export"
+
+
+def test_a_pool_in_default_args_wins_over_the_api_pool() -> None:
+    from airflow.sdk import DAG
+
+    from mp_custom_action.integrations.airflow.bulk import MixpanelExportOperator
+    from mp_custom_action.integrations.airflow.operators import MixpanelCustomActionOperator
+    from mp_custom_action.integrations.airflow.sensors import WarehouseImportSensor
+
+    with DAG("team", schedule=None, default_args={"pool": "team_pool"}):
+        call = MixpanelCustomActionOperator(task_id="q", api="query", relative_url="/")
+        sensor = WarehouseImportSensor(task_id="s", source_id="x")
+        mapped = MixpanelExportOperator.partial(task_id="e").expand_kwargs(
+            [{"from_date": "2026-01-01", "to_date": "2026-01-01"}]
+        )
+    assert (call.pool, sensor.pool, mapped.pool) == ("team_pool", "team_pool", "team_pool")
