@@ -124,7 +124,8 @@ class MixpanelPresetOperator(_CallOperator):
     """Run a preset (``mp-custom-action presets list``) with its input; XCom as a custom call.
 
     ``input`` is checked against the preset's schema before anything is sent; ``projectId``
-    defaults to the connection's project id. ``check_response`` logs a warning when the answer
+    defaults to the connection's project id. A top-level integer input that a template rendered
+    as text (``"{{ ti.xcom_pull(...) }}"`` gives ``"12"``) is read as the integer. ``check_response`` logs a warning when the answer
     does not match the preset's response schema.
     """
 
@@ -155,12 +156,28 @@ class MixpanelPresetOperator(_CallOperator):
         with failure(self.log):
             found = preset_registry().get(self.preset)
             runner = self.hook.get_conn()
-            inputs = found.to_inputs(self.input, project_id=runner.credentials.project_id)
+            given = _integers(found.input_schema, self.input)
+            inputs = found.to_inputs(given, project_id=runner.credentials.project_id)
         out = self._send(inputs, context)
         if self.check_response and "body_file" not in out:
             for problem in found.check_response(out["status_code"], out["body"]):
                 self.log.warning("The answer does not match %s's schema: %s", found.name, problem)
         return out
+
+
+def _integers(schema: Mapping[str, Any], given: Any) -> Any:
+    """Top-level integer inputs that a template rendered as text (``"{{ ... }}"`` -> ``"12"``)."""
+    if not isinstance(given, Mapping):
+        return given
+    props = schema.get("properties")
+    props = props if isinstance(props, Mapping) else {}
+    out = dict(given)
+    for key, value in given.items():
+        spec = props.get(key)
+        wants_int = isinstance(spec, Mapping) and spec.get("type") == "integer"
+        if wants_int and isinstance(value, str) and value.strip().isdigit():
+            out[key] = int(value.strip())
+    return out
 
 
 def _manifest_apis(manifest: object) -> list[str]:
