@@ -45,6 +45,7 @@ ENV_VARS = {
     "secret": "MP_SECRET",
     "api_secret": "MP_API_SECRET",
     "token": "MP_TOKEN",
+    "oauth_token": "MP_OAUTH_TOKEN",
     "project_id": "MP_PROJECT_ID",
 }
 

@@ -23,6 +23,7 @@ LAYERS: dict[str, tuple[Any, str, Any, Any]] = {
     "secret": ("flag-s", "env-s", "profile-s", "default-s"),
     "api_secret": ("flag-a", "env-a", "profile-a", "default-a"),
     "token": ("flag-t", "env-t", "profile-t", "default-t"),
+    "oauth_token": ("flag-o", "env-o", "profile-o", "default-o"),
     "timeout": (10.0, "20", 30.0, 300.0),
     "retries": (1, "2", 3, 4),
 }
@@ -80,6 +81,7 @@ username = "profile.sa"
 secret = "profile-s"
 api_secret = "profile-a"
 token = "profile-t"
+oauth_token = "profile-o"
 timeout = 30
 retries = 3
 """
@@ -100,6 +102,7 @@ def _observe(runner: Runner) -> dict[str, Any]:
         "secret": c.secret.reveal() if c.secret else None,
         "api_secret": c.api_secret.reveal() if c.api_secret else None,
         "token": c.token.reveal() if c.token else None,
+        "oauth_token": c.oauth_token.reveal() if c.oauth_token else None,
         "timeout": runner.timeout,
         "retries": runner.retry_policy.retries,
     }
@@ -119,7 +122,8 @@ def test_open_runner_takes_every_setting_from_the_profile() -> None:
     with open_runner(_args()) as runner:
         assert _observe(runner) == {
             "region": "us", "project_id": "3", "username": "profile.sa", "secret": "profile-s",
-            "api_secret": "profile-a", "token": "profile-t", "timeout": 30.0, "retries": 3,
+            "api_secret": "profile-a", "token": "profile-t", "oauth_token": "profile-o",
+            "timeout": 30.0, "retries": 3,
         }  # fmt: skip
 
 

@@ -51,10 +51,17 @@ def add_parser(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="one extra header, as Name=Value or 'Name: Value' (auth, cookies, framing, "
-        "connection and content headers are the connector's)",
+        help="one extra header, as Name=Value or 'Name: Value' (auth, cookies, framing and "
+        "connection headers are the "
+        "connector's; Content-Type and Content-Encoding pick among what the endpoint accepts, "
+        "e.g. Content-Type=application/x-ndjson, Content-Encoding=gzip on /import)",
     )
-    parser.add_argument("--body", metavar="JSON", help="JSON body (inline, @file or - for stdin)")
+    parser.add_argument(
+        "--body",
+        metavar="JSON",
+        help="JSON body (inline, @file or - for stdin), encoded as the endpoint takes it: JSON, "
+        "form fields, JSON Lines or CSV (docs/inputs.md)",
+    )
     add_request_options(parser)
     parser.set_defaults(func=run_call)
 

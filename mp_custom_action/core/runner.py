@@ -41,7 +41,7 @@ __all__ = ["Runner", "run"]
 
 ApiLookup = Callable[[object], ApiSpec]
 
-_CREDENTIAL_FIELDS = ("username", "secret", "api_secret", "token", "project_id")
+_CREDENTIAL_FIELDS = ("username", "secret", "api_secret", "token", "oauth_token", "project_id")
 _RETIREMENT_NOTICE = (
     "the project API secret is deprecated: Mixpanel retires it on 2027-03-03; "
     "use a service account (MP_USERNAME, MP_SECRET, MP_PROJECT_ID)"
@@ -66,6 +66,7 @@ class Runner:
         secret: SecretLike = None,
         api_secret: SecretLike = None,
         token: SecretLike = None,
+        oauth_token: SecretLike = None,
         project_id: object = None,
         credentials: Optional[Credentials] = None,
         auth: Optional[str] = None,
@@ -89,6 +90,7 @@ class Runner:
             secret=secret,
             api_secret=api_secret,
             token=token,
+            oauth_token=oauth_token,
             project_id=project_id,
         )
         if credentials is not None:

@@ -282,7 +282,7 @@ class Transport:
         """Send ``req`` and return the response with its body not yet read (stream mode)."""
         prepared = requests.PreparedRequest()
         prepared.method = req.method
-        prepared.url = req.url
+        prepared.url = req.wire_url()
         headers = CaseInsensitiveDict(req.wire_headers())
         if req.body is not None:
             headers["Content-Length"] = str(len(req.body))

@@ -63,8 +63,7 @@ __all__ = [
 QueryItems = list[tuple[str, str]]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# Scheme at the start: "http:", "javascript:", "HTTPS:" ...
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")  # "http:", "javascript:", "HTTPS:" ...
 #: What a path may hold as it is (RFC 3986 pchar plus "/"); everything else is percent-encoded,
 #: except the "%" of an existing escape (_ESCAPE).
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
