@@ -100,7 +100,7 @@ def _resolves(dotted: str) -> bool:
 
 
 def test_every_import_path_in_the_docs_is_true() -> None:
-    pages = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+    pages = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
     found = {
         (page.name, match)
         for page in pages
