@@ -32,6 +32,7 @@ exit status:
   7  plugin error (--strict-plugins, or two plugins claim the same preset)
   8  the answer came, but its --output file could not be written (disk full, ...)
 130  interrupted
+143  terminated (SIGTERM during run)
 
 environment:
   MP_USERNAME, MP_SECRET   service account       MP_API_SECRET  project API secret (deprecated)
