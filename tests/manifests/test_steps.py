@@ -161,7 +161,8 @@ def test_every_output_path_is_checked_before_the_first_step_is_sent(
         "steps": [
             {"name": "import", "call": {"method": "POST", "api": "ingestion",
                                         "relative_url": "/import", "body": []}},
-            {"name": "export", "call": {"method": "GET", "api": "export"}, "output": output},
+            {"name": "export", "call": {"method": "GET", "api": "export",
+                                        "relative_url": ""}, "output": output},
         ],
     }  # fmt: skip
     res = run(tmp_path, manifest, "--origin", server.origin)
