@@ -1,0 +1,397 @@
+"""Reading import files as a stream of records, and checking each record before it is sent.
+
+A file is a JSON array or NDJSON (one JSON value a line), either gzip-compressed; the first bytes
+tell which. Nothing reads a whole file: NDJSON goes a line at a time, an array an element at a
+time through :meth:`json.JSONDecoder.raw_decode` over a sliding window. Each record comes out as
+``(line, raw, value)``: the line it starts on, its bytes as they stand in the file, and the
+parsed value (or :data:`UNPARSED` with the reason, for a line that is not JSON).
+
+Two kinds of trouble: a *bad record* (one line that is not JSON, an event without a name) is
+rejected and the run goes on; a *bad file* (unreadable, neither JSON nor NDJSON, a gzip stream
+that ends early or is corrupt, an array that stops making sense) raises :class:`ImportFileError`,
+before anything is sent where that can be known up front (:func:`probe`), or mid-run with the line
+where reading stopped.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import json
+import os
+import re
+import sys
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any, Callable, Optional
+
+from ..errors import InputError
+
+__all__ = [
+    "EVENT_MAX_BYTES",
+    "KINDS",
+    "MAX_PROPERTIES",
+    "UNPARSED",
+    "ImportFileError",
+    "InputFile",
+    "check_record",
+    "probe",
+    "read_records",
+    "shown_record",
+]
+
+KINDS = ("events", "profiles", "groups")
+#: Mixpanel's per-event limits for /import (MIXPANEL-FACTS: "under 1 MB, under 255 properties").
+EVENT_MAX_BYTES = 1024 * 1024
+MAX_PROPERTIES = 255
+_INSERT_ID = re.compile(r"[A-Za-z0-9-]{1,36}")
+_OPERATIONS = ("$set", "$set_once", "$add", "$append", "$union", "$remove", "$unset", "$delete")
+_CHUNK = 1 << 20
+#: An array element longer than this that still does not parse is taken for a broken file.
+_ELEMENT_LIMIT = 16 * EVENT_MAX_BYTES
+_WS = re.compile(r"[ \t\n\r]*")
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class _Unparsed:
+    def __repr__(self) -> str:
+        return "UNPARSED"
+
+
+#: The value of a record whose text is not JSON (its reason comes with it).
+UNPARSED: Any = _Unparsed()
+
+
+class ImportFileError(InputError):
+    """An input file cannot be read as JSON or NDJSON. ``line`` is where reading stopped, if known."""
+
+    def __init__(self, message: str, *, field: str, line: Optional[int] = None) -> None:
+        self.line = line
+        super().__init__(message, field=field)
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input, checked by :func:`probe`: where it is, how it is framed, how big it is."""
+
+    name: str  # as the user gave it ("-" for stdin)
+    path: Optional[str]  # absolute path, None for stdin
+    gzip: bool
+    format: str  # "ndjson" or "array" ("ndjson" too for an empty file)
+    size: Optional[int]  # bytes on disk (compressed when gzip), None for stdin
+    skipped_lines: int = 0  # blank lines before the first record
+
+
+def probe(name: str, *, stdin: Optional[IO[bytes]] = None) -> tuple[InputFile, Any]:
+    """Open ``name`` (``-``: stdin), tell its framing, and check a gzip file to its end.
+
+    Returns the description and a binary stream of the content (decompressed), positioned at its
+    first byte that is not whitespace. A gzip file on disk is read through once here, so that a
+    truncated or corrupt one is refused before anything is sent; stdin cannot be read twice, so a
+    bad gzip stream there is found when reading reaches it.
+    """
+    if name == "-":
+        raw: Any = stdin if stdin is not None else sys.stdin.buffer
+        path = None
+        size = None
+    else:
+        path = os.path.abspath(name)
+        try:
+            raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+            size = os.fstat(raw.fileno()).st_size
+        except OSError as exc:
+            raise ImportFileError(f"cannot read {name!r}: {exc.strerror}", field="file") from None
+    if not hasattr(raw, "peek"):
+        raw = io.BufferedReader(raw)
+    try:
+        return _framing(name, path, size, raw)
+    except BaseException:
+        raw.close()
+        raise
+
+
+def _framing(
+    name: str, path: Optional[str], size: Optional[int], raw: Any
+) -> tuple[InputFile, Any]:
+    try:
+        compressed = raw.peek(2)[:2] == _GZIP_MAGIC
+    except OSError as exc:
+        raise ImportFileError(f"cannot read {name!r}: {_why(exc)}", field="file") from None
+    stream = raw
+    if compressed:
+        if path is not None:
+            _check_gzip(name, path)
+        stream = gzip.GzipFile(fileobj=raw, mode="rb")
+    first, newlines = _first_byte(name, stream)
+    if first in (b"", b"{"):
+        fmt = "ndjson"
+    elif first == b"[":
+        fmt = "array"
+    else:
+        raise ImportFileError(
+            f"{name!r} is neither a JSON array nor NDJSON (it starts with {first!r}; expected "
+            "'[' or '{')",
+            field="file",
+        )
+    return InputFile(name, path, compressed, fmt, size, newlines), stream
+
+
+def _check_gzip(name: str, path: str) -> None:
+    try:
+        with gzip.open(path, "rb") as fh:
+            while fh.read(_CHUNK):
+                pass
+    except EOFError:
+        raise ImportFileError(
+            f"{name!r}: the gzip data is truncated (it ends before its end marker)", field="file"
+        ) from None
+    except (OSError, zlib.error) as exc:
+        raise ImportFileError(f"{name!r}: {_why(exc)}", field="file") from None
+
+
+def _first_byte(name: str, stream: Any) -> tuple[bytes, int]:
+    """The first content byte that is not whitespace (``b""`` if none), left unread, and the
+    number of line breaks skipped before it (so line numbers stay those of the file)."""
+    newlines = 0
+    try:
+        while True:
+            head = stream.peek(1)
+            if not head:
+                return b"", newlines
+            if head.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark
+                stream.read(3)
+                continue
+            stripped = head.lstrip(b" \t\r\n")
+            skipped = len(head) - len(stripped)
+            newlines += head.count(b"\n", 0, skipped)
+            if stripped:
+                stream.read(skipped)
+                return stripped[:1], newlines
+            stream.read(len(head))
+    except (EOFError, OSError, zlib.error) as exc:
+        raise ImportFileError(f"{name!r}: cannot read ({_why(exc)})", field="file") from None
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return "the gzip data is truncated"
+    if isinstance(exc, zlib.error) or type(exc).__name__ == "BadGzipFile":
+        return f"the gzip data is corrupt: {exc}"
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+Loads = Callable[[bytes], Any]
+
+
+def default_loads() -> Loads:
+    """orjson's ``loads`` when the ``fast`` extra is installed, else the standard library's."""
+    try:
+        import orjson
+    except ImportError:
+        return _std_loads
+    return orjson.loads  # type: ignore[no-any-return]
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
+def _std_loads(data: bytes) -> Any:
+    return _DECODER.decode(data.decode("utf-8"))
+
+
+def read_records(
+    source: InputFile, stream: Any, *, loads: Optional[Loads] = None
+) -> Iterator[tuple[int, bytes, Any, str]]:
+    """``(line, raw, value, reason)`` for each record; ``reason`` is "" unless ``value`` is
+    :data:`UNPARSED`. Raises :class:`ImportFileError` where the file stops being readable."""
+    if source.format == "array":
+        return _array_records(source, stream)
+    return _ndjson_records(source, stream, loads or default_loads())
+
+
+def _ndjson_records(
+    source: InputFile, stream: Any, loads: Loads
+) -> Iterator[tuple[int, bytes, Any, str]]:
+    number = source.skipped_lines
+    try:
+        for line in stream:
+            number += 1
+            raw = line.strip()
+            if not raw:
+                continue
+            try:
+                yield number, raw, loads(raw), ""
+            except (ValueError, UnicodeDecodeError) as exc:
+                yield number, raw, UNPARSED, f"not valid JSON: {_short(exc)}"
+    except (EOFError, OSError, zlib.error) as exc:
+        raise ImportFileError(
+            f"{source.name!r}: reading stopped after line {number} ({_why(exc)})",
+            field="file",
+            line=number + 1,
+        ) from None
+
+
+def _array_records(source: InputFile, stream: Any) -> Iterator[tuple[int, bytes, Any, str]]:
+    """The elements of one top-level JSON array, each with the line it starts on."""
+    decode = _DECODER.raw_decode
+    text_of = codecs.getincrementaldecoder("utf-8")()
+    buf = ""
+    pos = 0
+    line = 1 + source.skipped_lines  # the line number at buf[pos]
+    eof = False
+
+    def more() -> bool:
+        nonlocal buf, pos, eof
+        if eof:
+            return False
+        try:
+            data = stream.read(_CHUNK)
+            text = text_of.decode(data, final=not data)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise ImportFileError(
+                f"{source.name!r}: reading stopped at line {line} ({_why(exc)})",
+                field="file",
+                line=line,
+            ) from None
+        except UnicodeDecodeError:
+            raise ImportFileError(
+                f"{source.name!r}: not UTF-8 text near line {line}", field="file", line=line
+            ) from None
+        eof = not data
+        buf = buf[pos:] + text
+        pos = 0
+        return not eof or bool(text)
+
+    def skip_ws() -> None:
+        nonlocal pos, line
+        while True:
+            end = _WS.match(buf, pos).end()  # type: ignore[union-attr]
+            line += buf.count("\n", pos, end)
+            pos = end
+            if pos < len(buf) or not more():
+                return
+
+    def broken(what: str) -> ImportFileError:
+        return ImportFileError(
+            f"{source.name!r}: {what} at line {line}; reading stopped", field="file", line=line
+        )
+
+    skip_ws()
+    if buf[pos : pos + 1] != "[":
+        raise broken("expected '['")
+    pos += 1
+    skip_ws()
+    if buf[pos : pos + 1] == "]":
+        return
+    while True:
+        while True:
+            try:
+                value, end = decode(buf, pos)
+            except ValueError:
+                if len(buf) - pos > _ELEMENT_LIMIT or not more():
+                    raise broken("not valid JSON") from None
+                continue
+            if end == len(buf) and not eof and more():
+                continue  # a number or literal may go on in the next chunk
+            break
+        raw = buf[pos:end]
+        yield line, raw.encode("utf-8"), value, ""
+        line += raw.count("\n")
+        pos = end
+        skip_ws()
+        sep = buf[pos : pos + 1]
+        if sep == "]":
+            pos += 1
+            skip_ws()
+            if pos < len(buf):
+                raise broken("text after the closing ']'")
+            return
+        if sep != ",":
+            raise broken("the array ends early" if not sep else f"expected ',' or ']', got {sep!r}")
+        pos += 1
+        skip_ws()
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+# -- checking --------------------------------------------------------------------------------------
+
+
+def check_record(kind: str, value: Any, raw: bytes) -> Optional[str]:
+    """Why ``value`` cannot be sent as one of ``kind``, or ``None`` when it can."""
+    if type(value) is not dict:
+        return f"each {kind[:-1]} must be a JSON object"
+    if len(raw) >= EVENT_MAX_BYTES:
+        return f"the record is {len(raw):,} bytes; Mixpanel takes records under 1 MB"
+    if kind == "events":
+        return _event_problem(value)
+    return _update_problem(value, groups=kind == "groups")
+
+
+def _event_problem(event: dict[str, Any]) -> Optional[str]:
+    name = event.get("event")
+    if not isinstance(name, str) or not name:
+        return "'event' must be a non-empty string"
+    props = event.get("properties")
+    if type(props) is not dict:
+        return "'properties' must be a JSON object"
+    if len(props) >= MAX_PROPERTIES:
+        return f"'properties' has {len(props)} properties; Mixpanel takes fewer than 255"
+    time = props.get("time")
+    if time is None or isinstance(time, bool) or not isinstance(time, (int, float)) or time < 0:
+        return "'properties.time' must be a number of seconds (or milliseconds) since the epoch"
+    distinct_id = props.get("distinct_id")
+    if distinct_id is None:
+        return "'properties.distinct_id' is required"
+    if isinstance(distinct_id, bool) or not isinstance(distinct_id, (str, int)):
+        return "'properties.distinct_id' must be a string"
+    insert_id = props.get("$insert_id")
+    if insert_id is not None and (
+        not isinstance(insert_id, str) or not _INSERT_ID.fullmatch(insert_id)
+    ):
+        return "'properties.$insert_id' must be 1-36 letters, digits or '-'"
+    return None
+
+
+def _update_problem(update: dict[str, Any], *, groups: bool) -> Optional[str]:
+    if groups:
+        key = update.get("$group_key")
+        if not isinstance(key, str) or not key:
+            return "'$group_key' must be a non-empty string"
+        if not _is_id(update.get("$group_id")):
+            return "'$group_id' must be a non-empty string or a number"
+    elif not _is_id(update.get("$distinct_id")):
+        return "'$distinct_id' must be a non-empty string or a number"
+    if not any(op in update for op in _OPERATIONS):
+        return f"no operation; expected one of {', '.join(_OPERATIONS)}"
+    return None
+
+
+def _is_id(value: Any) -> bool:
+    return (isinstance(value, str) and value != "") or (
+        isinstance(value, int) and not isinstance(value, bool)
+    )
+
+
+def shown_record(value: Any, raw: bytes) -> Any:
+    """The record as a rejects file shows it: its value, or its text when it is not JSON; a
+    project token the record carries (``$token``, ``properties.token``) is left out."""
+    if value is UNPARSED:
+        return raw.decode("utf-8", "replace")
+    if type(value) is dict:
+        value = {k: v for k, v in value.items() if k != "$token"}
+        props = value.get("properties")
+        if type(props) is dict and "token" in props:
+            value["properties"] = {k: v for k, v in props.items() if k != "token"}
+    return value
