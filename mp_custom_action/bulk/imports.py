@@ -392,12 +392,12 @@ class _Job:
 
 def _position(source: InputFile, stream: Any) -> Any:
     """A function giving how many input bytes were read since it was last asked."""
-    raw = getattr(stream, "fileobj", stream) if source.gzip else stream
+    tell = getattr(stream, "raw_tell", None) or stream.tell
     last = [0]
 
     def advanced() -> int:
         try:
-            now = int(raw.tell())
+            now = int(tell())
         except (OSError, ValueError, AttributeError):
             return 0
         delta, last[0] = now - last[0], now

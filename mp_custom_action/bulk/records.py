@@ -123,7 +123,7 @@ def _framing(
     if compressed:
         if path is not None:
             _check_gzip(name, path)
-        stream = gzip.GzipFile(fileobj=raw, mode="rb")
+        stream = _GzipInput(raw)
     first, newlines = _first_byte(name, stream)
     if first in (b"", b"{"):
         fmt = "ndjson"
@@ -136,6 +136,23 @@ def _framing(
             field="file",
         )
     return InputFile(name, path, compressed, fmt, size, newlines), stream
+
+
+class _GzipInput(gzip.GzipFile):
+    """A gzip reader that closes the file under it too, and says how far into it it is."""
+
+    def __init__(self, raw: Any) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self.raw = raw
+
+    def raw_tell(self) -> int:
+        return int(self.raw.tell())
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.raw.close()
 
 
 def _check_gzip(name: str, path: str) -> None:
