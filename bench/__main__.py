@@ -28,7 +28,7 @@ from typing import Any, Optional
 
 from .common import CLIENT_CPU, Figure, pin, server, worker
 
-GROUPS = ("percall", "export", "parse", "cli")
+GROUPS = ("percall", "export", "parse", "cli", "imports")
 MiB = 1 << 20
 
 
@@ -45,12 +45,14 @@ class Plan:
     parse_rounds: int
     cli_rounds: int
     cli_runs: int
+    import_events: int = 1_000_000
+    import_rounds: int = 3
 
 
 PLANS = {
     "full": Plan("full", 9, 500, 5, 1 << 30, 9, 3, 200 * MiB, 5, 5, 10),
-    "quick": Plan("quick", 5, 200, 2, 256 * MiB, 5, 1, 50 * MiB, 3, 3, 6),
-    "smoke": Plan("smoke", 1, 5, 1, 4 * MiB, 1, 1, 2 * MiB, 1, 1, 1),
+    "quick": Plan("quick", 5, 200, 2, 256 * MiB, 5, 1, 50 * MiB, 3, 3, 6, 200_000, 2),
+    "smoke": Plan("smoke", 1, 5, 1, 4 * MiB, 1, 1, 2 * MiB, 1, 1, 1, 5_000, 1),
 }
 
 
@@ -263,7 +265,19 @@ def run_cli(plan: Plan, directory: str, notes: dict[str, Any]) -> list[Figure]:
     return figures
 
 
-RUNNERS = {"percall": run_percall, "export": run_export, "parse": run_parse, "cli": run_cli}
+def run_imports(plan: Plan, directory: str, notes: dict[str, Any]) -> list[Figure]:
+    from .imports import run_group
+
+    return run_group(plan.import_events, plan.import_rounds, directory, notes)
+
+
+RUNNERS = {
+    "percall": run_percall,
+    "export": run_export,
+    "parse": run_parse,
+    "cli": run_cli,
+    "imports": run_imports,
+}
 
 
 # -- report ----------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 __all__ = ["ImportSummary", "import_files"]
 
 _LAZY = {
-    "ImportSummary": ".imports",
+    "ImportSummary": ".imports_summary",
     "import_files": ".imports",
 }
 

@@ -64,16 +64,15 @@ class Batcher:
     def add(self, source: int, number: int, line: bytes, value: Any) -> Optional[Batch]:
         """Add one record; returns the batch it closed, if it did not fit there."""
         cost = len(line) + 1  # the newline (events) or comma (updates) after it
-        done = None
         batch = self.current
-        if batch is not None and (
-            batch.source != source
+        done = None
+        if (
+            batch is None
+            or batch.source != source
             or len(batch.lines) >= BATCH_MAX_RECORDS
             or batch.nbytes + cost > self.limit
         ):
             done = batch
-            batch = None
-        if batch is None:
             batch = self.current = Batch(self.seq, source, values=None if self.events else [])
             self.seq += 1
         batch.lines.append(line)
@@ -84,8 +83,11 @@ class Batcher:
         return done
 
     def flush(self) -> Optional[Batch]:
-        """The batch being filled, if any (at the end of a file)."""
+        """The batch being filled, if it holds any record (at the end of a file)."""
         batch, self.current = self.current, None
+        if batch is not None and not batch.lines:
+            self.seq -= 1  # an empty batch gives its number back
+            return None
         return batch
 
 

@@ -202,7 +202,10 @@ class Ledger:
             offset = 0
             if self._rejects is not None:
                 self._rejects.flush()
-                os.fsync(self._rejects.fileno())
+                try:
+                    os.fsync(self._rejects.fileno())
+                except OSError:
+                    pass  # not a regular file (/dev/null, a pipe): nothing to make durable
                 offset = self._rejects.tell()
             if self.checkpoint is None:
                 return
@@ -240,7 +243,9 @@ class Ledger:
 
 def _open_rejects(path: str, offset: int) -> IO[bytes]:
     try:
-        fh = open(path, "r+b" if offset and os.path.exists(path) else "wb")  # noqa: SIM115
+        if not offset:
+            return open(path, "wb")
+        fh = open(path, "r+b")  # noqa: SIM115
         fh.truncate(offset)
         fh.seek(offset)
     except OSError as exc:

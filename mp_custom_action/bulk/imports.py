@@ -26,16 +26,18 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Optional, Union
 
 from ..errors import ExitStatus, InputError, MpError
 from ..settings import MAX_PARALLEL
-from .batches import Batch, Batcher, event_line
+from .batches import Batch, Batcher
 from .checkpoint import Ledger, fingerprint
+from .imports_checks import KINDS
+from .imports_read import Hooks, read_generic, read_ndjson_events
 from .imports_send import Sender, StopImport, reject_entry
+from .imports_summary import ImportSummary
 from .progress import Progress
-from .records import KINDS, ImportFileError, InputFile, check_record, probe, read_records
+from .records import ImportFileError, InputFile, probe
 
 if TYPE_CHECKING:
     from ..core.runner import Runner
@@ -44,59 +46,6 @@ __all__ = ["ImportSummary", "import_files"]
 
 #: How many rejects a dry run shows in its summary.
 _SHOWN_REJECTS = 5
-
-
-@dataclass
-class ImportSummary:
-    """The outcome of :func:`import_files`; :meth:`to_dict` is the CLI's final JSON."""
-
-    kind: str
-    files: list[str]
-    read: int = 0
-    sent: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    retried_batches: int = 0
-    batches: int = 0
-    skipped_batches: int = 0
-    seconds: float = 0.0
-    resumed: bool = False
-    dry_run: bool = False
-    checkpoint: Optional[str] = None
-    rejects: Optional[str] = None
-    #: ``None`` when the run went to the end; else ``{"reason", "file", "line"}``.
-    stopped: Optional[dict[str, Any]] = None
-    exit_status: int = 0
-    request: Optional[dict[str, Any]] = None  # dry run: the first request, redacted
-    first_rejects: list[dict[str, Any]] = field(default_factory=list)  # dry run only
-
-    @property
-    def complete(self) -> bool:
-        return self.stopped is None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "kind": self.kind,
-            "files": list(self.files),
-            "read": self.read,
-            "sent": self.sent,
-            "accepted": self.accepted,
-            "rejected": self.rejected,
-            "retried_batches": self.retried_batches,
-            "batches": self.batches,
-            "skipped_batches": self.skipped_batches,
-            "seconds": round(self.seconds, 3),
-            "resumed": self.resumed,
-            "dry_run": self.dry_run,
-            "checkpoint": self.checkpoint,
-            "rejects": self.rejects,
-            "complete": self.complete,
-            "stopped": self.stopped,
-        }
-        if self.dry_run:
-            out["request"] = self.request
-            out["first_rejects"] = list(self.first_rejects)
-        return out
 
 
 def import_files(
@@ -275,40 +224,27 @@ class _Job:
 
     def _read_all(self) -> None:
         batcher = Batcher(self.kind)
-        for index, (source, stream) in enumerate(self.opened):
-            try:
-                self._read_one(index, source, stream, batcher)
-            except ImportFileError as exc:
-                self._halt(
-                    {"reason": exc.detail, "file": source.name, "line": exc.line},
-                    int(ExitStatus.INPUT_ERROR),
-                    hard=False,
-                )
-            last = batcher.flush()
-            if last is not None:
-                self._dispatch(last)
-            if self.summary.stopped is not None:
-                return
-
-    def _read_one(self, index: int, source: InputFile, stream: Any, batcher: Batcher) -> None:
-        kind, events, ledger, summary = self.kind, self.kind == "events", self.ledger, self.summary
-        position = _position(source, stream)
-        for number, raw, value, unparsed in read_records(source, stream):
-            if self.stop.is_set():
-                return
-            summary.read += 1
-            problem = unparsed or check_record(kind, value, raw)
-            if problem:
-                self._local_reject(index, number, problem, value, raw)
-                continue
-            line = event_line(value, raw) if events else raw
-            done = batcher.add(index, number, line, value)
-            if done is not None:
-                done.span = position()
-                self._dispatch(done)
-                ledger.read_up_to(index, number - 1)
-        if batcher.current is not None:
-            batcher.current.span = position()
+        hooks = Hooks(self._dispatch, self._local_reject, self.ledger.read_up_to, self.stop.is_set)
+        try:
+            for index, (source, stream) in enumerate(self.opened):
+                try:
+                    if self.kind == "events" and source.format == "ndjson":
+                        read_ndjson_events(index, source, stream, batcher, hooks)
+                    else:
+                        read_generic(self.kind, index, source, stream, batcher, hooks)
+                except ImportFileError as exc:
+                    self._halt(
+                        {"reason": exc.detail, "file": source.name, "line": exc.line},
+                        int(ExitStatus.INPUT_ERROR),
+                        hard=False,
+                    )
+                last = batcher.flush()
+                if last is not None and not self.stop.is_set():
+                    self._dispatch(last)
+                if self.summary.stopped is not None:
+                    return
+        finally:
+            self.summary.read = hooks.read
 
     def _local_reject(self, index: int, number: int, problem: str, value: Any, raw: bytes) -> None:
         ledger = self.ledger
@@ -347,14 +283,14 @@ class _Job:
                 continue
 
     def _drain(self) -> None:
-        """Let the workers finish what they hold, then end them."""
-        for thread in self.threads:
-            while thread.is_alive():
-                try:
-                    self.queue.put(None, timeout=0.2)
-                    break
-                except queue.Full:
-                    continue
+        """Let the workers finish what they hold, then end them: one ``None`` each."""
+        ends = len(self.threads)
+        while ends and any(thread.is_alive() for thread in self.threads):
+            try:
+                self.queue.put(None, timeout=0.2)
+                ends -= 1
+            except queue.Full:
+                continue
         for thread in self.threads:
             thread.join()
         self.threads = []
@@ -378,6 +314,10 @@ class _Job:
                 self._halt({"reason": str(exc), "file": self.names[batch.source]},
                            int(exc.exit_status))  # fmt: skip
                 continue
+            except Exception as exc:  # a bug must stop the run, not leave a worker short
+                self._halt({"reason": f"internal error: {type(exc).__name__}: {exc}"},
+                           int(ExitStatus.ERROR))  # fmt: skip
+                continue
             self.ledger.acknowledged(
                 batch.seq,
                 accepted=outcome.accepted,
@@ -388,22 +328,6 @@ class _Job:
             self.progress.advance(records=len(batch), nbytes=batch.span)
             if outcome.rejects:
                 self._check_rejects()
-
-
-def _position(source: InputFile, stream: Any) -> Any:
-    """A function giving how many input bytes were read since it was last asked."""
-    tell = getattr(stream, "raw_tell", None) or stream.tell
-    last = [0]
-
-    def advanced() -> int:
-        try:
-            now = int(tell())
-        except (OSError, ValueError, AttributeError):
-            return 0
-        delta, last[0] = now - last[0], now
-        return max(delta, 0)
-
-    return advanced
 
 
 def _described(sender: Sender, batch: Batch) -> dict[str, Any]:

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from ..errors import BodyError, HeaderError, http_exit_status
 from .batches import Batch, gzip_ndjson
-from .records import UNPARSED, shown_record
+from .imports_checks import shown_record
+from .records import UNPARSED
 
 if TYPE_CHECKING:
     from ..core.request import OutgoingRequest

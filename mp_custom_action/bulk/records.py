@@ -1,4 +1,4 @@
-"""Reading import files as a stream of records, and checking each record before it is sent.
+"""Reading import files as a stream of records (the checks are in :mod:`imports_checks`).
 
 A file is a JSON array or NDJSON (one JSON value a line), either gzip-compressed; the first bytes
 tell which. Nothing reads a whole file: NDJSON goes a line at a time, an array an element at a
@@ -30,27 +30,21 @@ from typing import IO, Any, Callable, Optional
 from ..errors import InputError
 
 __all__ = [
-    "EVENT_MAX_BYTES",
-    "KINDS",
-    "MAX_PROPERTIES",
     "UNPARSED",
     "ImportFileError",
     "InputFile",
-    "check_record",
+    "default_loads",
+    "not_json",
     "probe",
     "read_records",
-    "shown_record",
+    "std_loads",
+    "stopped_reading",
 ]
 
-KINDS = ("events", "profiles", "groups")
-#: Mixpanel's per-event limits for /import (MIXPANEL-FACTS: "under 1 MB, under 255 properties").
-EVENT_MAX_BYTES = 1024 * 1024
-MAX_PROPERTIES = 255
-_INSERT_ID = re.compile(r"[A-Za-z0-9-]{1,36}")
-_OPERATIONS = ("$set", "$set_once", "$add", "$append", "$union", "$remove", "$unset", "$delete")
 _CHUNK = 1 << 20
+_EVENT_MAX_BYTES = 1024 * 1024
 #: An array element longer than this that still does not parse is taken for a broken file.
-_ELEMENT_LIMIT = 16 * EVENT_MAX_BYTES
+_ELEMENT_LIMIT = 16 * _EVENT_MAX_BYTES
 _WS = re.compile(r"[ \t\n\r]*")
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -209,7 +203,7 @@ def default_loads() -> Loads:
     try:
         import orjson
     except ImportError:
-        return _std_loads
+        return std_loads
     return orjson.loads  # type: ignore[no-any-return]
 
 
@@ -218,10 +212,19 @@ def _no_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
+_SCAN = _DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner where there is one: no whitespace pass, no wrapper
 
 
-def _std_loads(data: bytes) -> Any:
-    return _DECODER.decode(data.decode("utf-8"))
+def std_loads(data: bytes) -> Any:
+    """One JSON value that fills ``data`` (already stripped), as ``json.loads`` would read it."""
+    text = data.decode("utf-8")
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration:
+        raise ValueError("Expecting value at the start") from None
+    if end != len(text):
+        raise ValueError(f"Extra data after column {end}")
+    return value
 
 
 def read_records(
@@ -247,13 +250,18 @@ def _ndjson_records(
             try:
                 yield number, raw, loads(raw), ""
             except (ValueError, UnicodeDecodeError) as exc:
-                yield number, raw, UNPARSED, f"not valid JSON: {_short(exc)}"
+                yield number, raw, UNPARSED, not_json(exc)
     except (EOFError, OSError, zlib.error) as exc:
-        raise ImportFileError(
-            f"{source.name!r}: reading stopped after line {number} ({_why(exc)})",
-            field="file",
-            line=number + 1,
-        ) from None
+        raise stopped_reading(source, number, exc) from None
+
+
+def stopped_reading(source: InputFile, number: int, exc: BaseException) -> ImportFileError:
+    """The error for a stream that failed after line ``number``."""
+    return ImportFileError(
+        f"{source.name!r}: reading stopped after line {number} ({_why(exc)})",
+        field="file",
+        line=number + 1,
+    )
 
 
 def _array_records(source: InputFile, stream: Any) -> Iterator[tuple[int, bytes, Any, str]]:
@@ -337,78 +345,7 @@ def _array_records(source: InputFile, stream: Any) -> Iterator[tuple[int, bytes,
         skip_ws()
 
 
-def _short(exc: BaseException) -> str:
+def not_json(exc: BaseException) -> str:
+    """The reason given for a line that is not JSON."""
     text = str(exc)
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
-# -- checking --------------------------------------------------------------------------------------
-
-
-def check_record(kind: str, value: Any, raw: bytes) -> Optional[str]:
-    """Why ``value`` cannot be sent as one of ``kind``, or ``None`` when it can."""
-    if type(value) is not dict:
-        return f"each {kind[:-1]} must be a JSON object"
-    if len(raw) >= EVENT_MAX_BYTES:
-        return f"the record is {len(raw):,} bytes; Mixpanel takes records under 1 MB"
-    if kind == "events":
-        return _event_problem(value)
-    return _update_problem(value, groups=kind == "groups")
-
-
-def _event_problem(event: dict[str, Any]) -> Optional[str]:
-    name = event.get("event")
-    if not isinstance(name, str) or not name:
-        return "'event' must be a non-empty string"
-    props = event.get("properties")
-    if type(props) is not dict:
-        return "'properties' must be a JSON object"
-    if len(props) >= MAX_PROPERTIES:
-        return f"'properties' has {len(props)} properties; Mixpanel takes fewer than 255"
-    time = props.get("time")
-    if time is None or isinstance(time, bool) or not isinstance(time, (int, float)) or time < 0:
-        return "'properties.time' must be a number of seconds (or milliseconds) since the epoch"
-    distinct_id = props.get("distinct_id")
-    if distinct_id is None:
-        return "'properties.distinct_id' is required"
-    if isinstance(distinct_id, bool) or not isinstance(distinct_id, (str, int)):
-        return "'properties.distinct_id' must be a string"
-    insert_id = props.get("$insert_id")
-    if insert_id is not None and (
-        not isinstance(insert_id, str) or not _INSERT_ID.fullmatch(insert_id)
-    ):
-        return "'properties.$insert_id' must be 1-36 letters, digits or '-'"
-    return None
-
-
-def _update_problem(update: dict[str, Any], *, groups: bool) -> Optional[str]:
-    if groups:
-        key = update.get("$group_key")
-        if not isinstance(key, str) or not key:
-            return "'$group_key' must be a non-empty string"
-        if not _is_id(update.get("$group_id")):
-            return "'$group_id' must be a non-empty string or a number"
-    elif not _is_id(update.get("$distinct_id")):
-        return "'$distinct_id' must be a non-empty string or a number"
-    if not any(op in update for op in _OPERATIONS):
-        return f"no operation; expected one of {', '.join(_OPERATIONS)}"
-    return None
-
-
-def _is_id(value: Any) -> bool:
-    return (isinstance(value, str) and value != "") or (
-        isinstance(value, int) and not isinstance(value, bool)
-    )
-
-
-def shown_record(value: Any, raw: bytes) -> Any:
-    """The record as a rejects file shows it: its value, or its text when it is not JSON; a
-    project token the record carries (``$token``, ``properties.token``) is left out."""
-    if value is UNPARSED:
-        return raw.decode("utf-8", "replace")
-    if type(value) is dict:
-        value = {k: v for k, v in value.items() if k != "$token"}
-        props = value.get("properties")
-        if type(props) is dict and "token" in props:
-            value["properties"] = {k: v for k, v in props.items() if k != "token"}
-    return value
+    return "not valid JSON: " + (text if len(text) <= 120 else text[:117] + "...")

@@ -245,7 +245,7 @@ def test_ctrl_c_leaves_a_consistent_checkpoint_and_resume_is_exactly_once(
     sink.after_request = None
     with scripted_runner(server) as runner:
         resumed = import_files(runner, "events", str(path), resume=True, workers=2, progress=False)
-    assert resumed.complete and resumed.skipped_batches >= 3
+    assert resumed.complete and resumed.skipped_batches >= 2  # 3 answered; one may be cut
     assert sink.ids == {f"id-{i}" for i in range(30_000)} - {"id-5", "id-9000", "id-29000"}
     assert sink.deliveries <= 29_997 + 2 * 2000  # at most the batches in flight went twice
     lines = [json.loads(x)["line"] for x in rejects_path.read_text().splitlines()]

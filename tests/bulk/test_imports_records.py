@@ -18,14 +18,8 @@ from mp_custom_action.bulk.batches import (
     event_line,
     gzip_ndjson,
 )
-from mp_custom_action.bulk.records import (
-    UNPARSED,
-    ImportFileError,
-    check_record,
-    probe,
-    read_records,
-    shown_record,
-)
+from mp_custom_action.bulk.imports_checks import check_record, shown_record
+from mp_custom_action.bulk.records import UNPARSED, ImportFileError, probe, read_records
 from mp_custom_action.errors import InputError
 
 
