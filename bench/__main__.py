@@ -4,11 +4,11 @@ Every figure is a ratio, ours / baseline (for throughput, ours / baseline throug
 in rounds that alternate the two sides; the table gives the median over rounds and the spread
 (lowest and highest round). Servers run on 127.0.0.1 only, started here and stopped at the end.
 
-    python -m bench            # the full run, about four minutes (docs/performance.md)
+    python -m bench            # the full run, about six minutes (docs/performance.md)
     python -m bench --quick    # fewer rounds and smaller bodies, about a minute
     python -m bench --smoke    # seconds: every figure's code path works; the timings mean nothing
 
-Options: ``--only percall,export,parse,cli`` runs some groups; ``--json FILE`` writes the figures;
+Options: ``--only percall,export,parse,cli,imports`` runs some groups; ``--json FILE`` writes the figures;
 ``--dir DIR`` is where Export bodies are written (default /dev/shm, else the temporary folder).
 """
 
