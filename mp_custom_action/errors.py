@@ -19,6 +19,7 @@
     │   ├── MissingCredentialError
     │   └── CredentialNotAcceptedError
     ├── PluginError                      exit 7  a plugin misbehaved (strict mode or name conflict)
+    ├── OutputError                      exit 8  the answer came; its --output file could not be written
     └── TransportError                   exit 6  the request did not produce an HTTP answer
         ├── ConnectError                         connection refused, DNS, TLS, proxy
         ├── RequestTimeout                       connect or read timeout
@@ -38,6 +39,8 @@ from __future__ import annotations
 import enum
 from typing import Optional
 
+from ._text import one_line
+
 __all__ = [
     "ApiSecretDeprecationWarning",
     "BodyError",
@@ -56,6 +59,7 @@ __all__ = [
     "MpError",
     "MpWarning",
     "OriginError",
+    "OutputError",
     "PluginError",
     "PluginWarning",
     "PresetInputError",
@@ -67,7 +71,6 @@ __all__ = [
     "TransportError",
     "UnknownApiError",
     "UnknownRegionError",
-    "shorten",
 ]
 
 
@@ -82,6 +85,7 @@ class ExitStatus(enum.IntEnum):
     HTTP_5XX = 5
     TRANSPORT_ERROR = 6
     PLUGIN_ERROR = 7
+    OUTPUT_ERROR = 8
     INTERRUPTED = 130
 
 
@@ -92,20 +96,6 @@ def http_exit_status(status_code: int) -> ExitStatus:
     its ``expect`` does not list (a 302 it did not expect is a 4). Both ask this one function.
     """
     return ExitStatus.HTTP_5XX if status_code >= 500 else ExitStatus.HTTP_4XX
-
-
-def one_line(text: str) -> str:
-    """``text`` with each control or line-separator character escaped (``\\n``, ``\\x1f``)."""
-    if text.isprintable():
-        return text
-    return "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
-    )
-
-
-def shorten(text: str, limit: int = 60) -> str:
-    """``text`` cut to ``limit`` characters with ``...``: how messages quote what they were given."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class MpError(Exception):
@@ -210,6 +200,20 @@ class PluginError(MpError):
 
     def __init__(self, message: str, *, plugins: tuple[str, ...] = ()) -> None:
         self.plugins = plugins
+        super().__init__(message)
+
+
+class OutputError(MpError):
+    """Writing the answer to its ``--output`` file failed locally (disk full, a refused name).
+
+    Not a transport fault: the answer was received, and sending again would not help, so it is
+    never retried. ``path`` is the file; the message names it and the operating system's reason.
+    """
+
+    exit_status = ExitStatus.OUTPUT_ERROR
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
         super().__init__(message)
 
 
