@@ -66,7 +66,7 @@ def add_parser(subparsers: Any) -> None:
         choices=("auto", "bar", "lines", "none"),
         default="auto",
         help="on stderr: a bar on a terminal (with the 'progress' extra), plain lines "
-        "otherwise (default auto)",
+        "otherwise (default auto; none with -q)",
     )
     add_request_options(parser, output=False, check_status=False)
     parser.set_defaults(func=run_import)
@@ -76,6 +76,8 @@ def run_import(args: argparse.Namespace) -> int:
     from ..bulk.imports import import_files
 
     progress: Any = {"auto": None, "none": False}.get(args.progress, args.progress)
+    if getattr(args, "quiet", False) and args.progress == "auto":
+        progress = False  # -q: no notices on stderr, progress included
     with open_runner(args) as runner, _term_as_interrupt():
         try:
             summary = import_files(
