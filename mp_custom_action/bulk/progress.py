@@ -106,7 +106,9 @@ class Progress:
         self.close()
 
     def _postfix(self) -> str:
-        return f"{self.records:,} records, {self.nbytes / 1e6:.1f} MB"
+        elapsed = self._clock() - self._start
+        rate = self.records / elapsed if elapsed > 0 else 0.0
+        return f"{self.records:,} records, {rate:,.0f} records/s, {self.nbytes / 1e6:.1f} MB"
 
     def _line(self, now: float) -> str:
         return format_line(
