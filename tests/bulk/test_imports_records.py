@@ -230,3 +230,41 @@ def test_rejects_never_show_a_token_from_the_data() -> None:
     shown = shown_record({"event": "x", "properties": {"token": "t0k", "a": 1}}, b"")
     assert shown == {"event": "x", "properties": {"a": 1}}
     assert shown_record(UNPARSED, b"not \xff json") == "not \ufffd json"
+
+
+def test_the_ndjson_event_loop_cuts_and_rejects_exactly_as_the_generic_reader(
+    tmp_path: Path,
+) -> None:
+    from mp_custom_action.bulk.imports_read import Hooks, read_generic, read_ndjson_events
+
+    items: list[Any] = [ev(i, **({"$insert_id": f"i{i}"} if i % 2 else {})) for i in range(4500)]
+    items[10] = {"event": "x"}
+    items[2000] = [1, 2]
+    lines = [json.dumps(x) for x in items]
+    lines[3000] = "{broken"
+    lines.insert(4000, "")
+    path = tmp_path / "e.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+
+    def run(
+        reader: Any,
+    ) -> tuple[list[tuple[int, list[int], list[bytes]]], list[tuple[int, str]], int]:
+        batches: list[Any] = []
+        rejects: list[tuple[int, str]] = []
+        hooks = Hooks(batches.append, lambda i, n, why, v, raw: rejects.append((n, why)),
+                      lambda i, n: None, lambda: False)  # fmt: skip
+        batcher = Batcher("events")
+        source, stream = probe(str(path))
+        with stream:
+            reader(0, source, stream, batcher, hooks)
+        last = batcher.flush()
+        if last is not None:
+            batches.append(last)
+        return [(b.seq, b.numbers, b.lines) for b in batches], rejects, hooks.read
+
+    fast = run(read_ndjson_events)
+    generic = run(lambda *a: read_generic("events", *a))
+    assert fast == generic
+    assert [len(numbers) for _, numbers, _ in fast[0]] == [2000, 2000, 497]
+    assert [n for n, _ in fast[1]] == [11, 2001, 3001]
+    assert fast[2] == 4500
