@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..errors import BodyError, HeaderError, http_exit_status
+from ..errors import InputError, http_exit_status
 from .batches import Batch, gzip_ndjson
 from .imports_checks import shown_record
 from .records import UNPARSED
@@ -87,7 +87,9 @@ class Sender:
         if self._bytes_contract is not False:
             try:
                 request = self.runner.prepare({**inputs, "headers": dict(_NDJSON), "body": body})
-            except (BodyError, HeaderError):
+            except InputError:
+                # A core without the contract refuses the bytes or the content headers; any
+                # other input problem is raised again below, by the same prepare without them.
                 if self._bytes_contract:
                     raise
                 with self._lock:
