@@ -98,7 +98,6 @@ class Ledger:
         self._lock = threading.Lock()
         self._clock = clock
         self._last_save = clock()
-        self._dirty = False
         state = self._load() if resume else None
         if state is None and checkpoint is not None and os.path.exists(checkpoint) and not resume:
             raise CheckpointError(
@@ -159,7 +158,6 @@ class Ledger:
                     for e in entries
                 )
             )
-        self._dirty = True
 
     def read_up_to(self, source: int, line: int) -> None:
         """Reading has come to ``line`` of input ``source`` (its rejects are written)."""
@@ -188,7 +186,6 @@ class Ledger:
             self.counts["accepted"] += accepted
             self.counts["sent"] += sent
             self.counts["retried_batches"] += int(retried)
-            self._dirty = True
             due = self._clock() - self._last_save >= SAVE_INTERVAL
         if due:
             self.save()
@@ -219,7 +216,6 @@ class Ledger:
                 "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
             _replace(self.checkpoint, json.dumps(state, indent=1) + "\n")
-            self._dirty = False
 
     def finish(self, *, complete: bool) -> None:
         """Save a last time; a complete run removes its checkpoint (there is nothing to resume)."""

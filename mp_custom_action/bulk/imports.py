@@ -73,7 +73,7 @@ def import_files(
     if kind not in KINDS:
         raise InputError(f"expected one of {', '.join(KINDS)}, got {kind!r}", field="kind")
     names = [paths] if isinstance(paths, str) else list(paths)
-    _check_arguments(names, workers, max_rejects, resume, checkpoint)
+    _check_arguments(names, workers, max_rejects, resume)
     opened: list[tuple[InputFile, Any]] = []
     try:
         for name in names:
@@ -89,9 +89,7 @@ def import_files(
                 pass
 
 
-def _check_arguments(
-    names: list[str], workers: Any, max_rejects: Any, resume: bool, checkpoint: Optional[str]
-) -> None:
+def _check_arguments(names: list[str], workers: Any, max_rejects: Any, resume: bool) -> None:
     if not names:
         raise InputError("expected at least one file (or - for stdin)", field="file")
     if names.count("-") > 1:
@@ -306,17 +304,8 @@ class _Job:
                 continue  # not sent: the checkpoint leaves it to a resumed run
             try:
                 outcome = self.sender.send(batch)
-            except StopImport as exc:
-                self._halt({"reason": exc.message, "batch_first_line": batch.numbers[0],
-                            "file": self.names[batch.source]}, exc.exit_status)  # fmt: skip
-                continue
-            except MpError as exc:
-                self._halt({"reason": str(exc), "file": self.names[batch.source]},
-                           int(exc.exit_status))  # fmt: skip
-                continue
-            except Exception as exc:  # a bug must stop the run, not leave a worker short
-                self._halt({"reason": f"internal error: {type(exc).__name__}: {exc}"},
-                           int(ExitStatus.ERROR))  # fmt: skip
+            except Exception as exc:
+                self._halt(*_stop_for(exc, self.names[batch.source], batch.numbers[0]))
                 continue
             self.ledger.acknowledged(
                 batch.seq,
@@ -328,6 +317,17 @@ class _Job:
             self.progress.advance(records=len(batch), nbytes=batch.span)
             if outcome.rejects:
                 self._check_rejects()
+
+
+def _stop_for(exc: Exception, name: str, line: int) -> tuple[dict[str, Any], int]:
+    """Why a batch's failure stops the run, and the exit status: from its answer, a transport
+    error, or a bug (named by its type only: its message might quote anything)."""
+    where = {"file": name, "line": line}
+    if isinstance(exc, StopImport):
+        return {"reason": exc.message, **where}, exc.exit_status
+    if isinstance(exc, MpError):
+        return {"reason": str(exc), **where}, int(exc.exit_status)
+    return {"reason": f"internal error: {type(exc).__name__}", **where}, int(ExitStatus.ERROR)
 
 
 def _described(sender: Sender, batch: Batch) -> dict[str, Any]:
