@@ -390,3 +390,17 @@ def test_core_sends_a_caller_encoded_body_as_it_is(server: ScriptedServer) -> No
         })  # fmt: skip
     (req,) = server.received
     assert req.body == body and req.header("Content-Encoding") == "gzip"
+
+
+def test_a_connection_that_keeps_failing_stops_with_exit_6_and_a_checkpoint(
+    tmp_path: Path, server: ScriptedServer
+) -> None:
+    server.handler = lambda req: Reply(drop=True)
+    path = write_ndjson(tmp_path / "e.ndjson", [ev(i) for i in range(3000)])
+    with scripted_runner(server, retries=1) as runner:
+        summary = import_files(runner, "events", str(path), workers=1, progress=False)
+    assert summary.exit_status == ExitStatus.TRANSPORT_ERROR
+    assert summary.stopped is not None and summary.stopped["line"] == 1
+    assert summary.accepted == 0 and summary.sent == 0
+    state = json.loads((tmp_path / "e.ndjson.import-checkpoint.json").read_text())
+    assert state["done"] == []
