@@ -32,10 +32,12 @@ exit status:
   7  plugin error (--strict-plugins, or two plugins claim the same preset)
   8  the answer came, but its --output file could not be written (disk full, ...)
 130  interrupted
+143  terminated (SIGTERM during run)
 
 environment:
   MP_USERNAME, MP_SECRET   service account       MP_API_SECRET  project API secret (deprecated)
   MP_TOKEN                 project token         MP_PROJECT_ID  project id
+  MP_OAUTH_TOKEN           OAuth bearer token (GDPR APIs; /import)
   MP_REGION                us (standard), eu, in (india)
   MP_TIMEOUT, MP_RETRIES   total deadline in seconds (default 300); retries (default 4, max 100)
   MP_PROFILE, MP_CONFIG    profile name and config file (see docs/configuration.md)

@@ -338,4 +338,10 @@ def _described(sender: Sender, batch: Batch) -> dict[str, Any]:
             f"<{len(batch)} events as gzip-compressed NDJSON, {batch.nbytes:,} bytes before "
             f"compression, {len(request.body or b''):,} after>"
         )
+    else:  # the first update as shown (its token redacted), not all 2,000 of them
+        first = shown["body"][0] if isinstance(shown.get("body"), list) and shown["body"] else None
+        shown["body"] = (
+            f"<{len(batch)} updates as a JSON array, {len(request.body or b''):,} bytes>"
+        )
+        shown["first_update"] = first
     return shown

@@ -1,10 +1,9 @@
 """Sending one import batch through the Runner, and reading what Mixpanel made of it.
 
-Events go to ``/import?strict=1`` as gzip-compressed NDJSON. The body is handed to the runner as
-bytes already encoded, with its own ``Content-Type`` and ``Content-Encoding`` (the wire-fidelity
-contract of core). Where the core in use predates that contract, the request is prepared without
-a body and the bytes are put in place on the prepared request: the URL, the credential and the
-retries are the runner's either way, and no other HTTP client is involved.
+Events go to ``/import?strict=1`` as gzip-compressed NDJSON, handed to the runner as bytes
+already encoded with their ``Content-Type`` and ``Content-Encoding`` (core sends such a body as
+it is): the URL, the credential and the retries are the runner's, and no other HTTP client is
+involved.
 
 Every event carries an ``$insert_id`` (ours when the file had none), so the batch is marked
 replay-safe: core's retry policy may then repeat it after a 5xx or a broken answer, and Mixpanel
@@ -18,11 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError, http_exit_status
+from ..errors import http_exit_status
 from .batches import Batch, gzip_ndjson
 from .imports_checks import shown_record
 from .records import UNPARSED
@@ -63,8 +61,6 @@ class Sender:
         self.runner = runner
         self.kind = kind
         self.names = names
-        self._bytes_contract: Optional[bool] = None
-        self._lock = threading.Lock()
 
     def inputs(self) -> dict[str, Any]:
         query = {"strict": "1"} if self.kind == "events" else {"verbose": "1"}
@@ -82,26 +78,9 @@ class Sender:
         return self._prepare_bytes(gzip_ndjson(batch.lines))
 
     def _prepare_bytes(self, body: bytes) -> OutgoingRequest:
-        inputs = self.inputs()
-        request: Optional[OutgoingRequest] = None
-        if self._bytes_contract is not False:
-            try:
-                request = self.runner.prepare({**inputs, "headers": dict(_NDJSON), "body": body})
-            except InputError:
-                # A core without the contract refuses the bytes or the content headers; any
-                # other input problem is raised again below, by the same prepare without them.
-                if self._bytes_contract:
-                    raise
-                with self._lock:
-                    self._bytes_contract = False
-            else:
-                with self._lock:
-                    self._bytes_contract = True
-        if request is None:
-            bare = self.runner.prepare(inputs)
-            request = dataclasses.replace(
-                bare, body=body, headers={**bare.headers, **_NDJSON}, shown_body=None
-            )
+        request = self.runner.prepare({**self.inputs(), "headers": dict(_NDJSON), "body": body})
+        # Core cannot see into bytes; every record in them carries an $insert_id (ours when the
+        # file had none), so Mixpanel drops a repeat and the batch may be retried after a 5xx.
         return dataclasses.replace(request, replay_safe=True)
 
     def send(self, batch: Batch) -> Outcome:

@@ -51,10 +51,17 @@ def add_parser(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="one extra header (auth, cookies, framing, connection and content headers are the "
-        "connector's)",
+        help="one extra header, as Name=Value or 'Name: Value' (auth, cookies, framing and "
+        "connection headers are the "
+        "connector's; Content-Type and Content-Encoding pick among what the endpoint accepts, "
+        "e.g. Content-Type=application/x-ndjson, Content-Encoding=gzip on /import)",
     )
-    parser.add_argument("--body", metavar="JSON", help="JSON body (inline, @file or - for stdin)")
+    parser.add_argument(
+        "--body",
+        metavar="JSON",
+        help="JSON body (inline, @file or - for stdin), encoded as the endpoint takes it: JSON, "
+        "form fields, JSON Lines or CSV (docs/inputs.md)",
+    )
     add_request_options(parser)
     parser.set_defaults(func=run_call)
 
@@ -67,6 +74,19 @@ def _pairs(values: list[str], *, field: str) -> list[tuple[str, str]]:
             # The item is not quoted back: a header's value may be an API key.
             raise InputError("expected KEY=VALUE", field=field)
         pairs.append((key, value))
+    return pairs
+
+
+def _header_pairs(values: list[str]) -> list[tuple[str, str]]:
+    """``Name=Value`` or httpie's and curl's ``Name: Value``: a header name holds neither sign,
+    so whichever comes first separates (a value may hold both: ``Bearer a=b``)."""
+    pairs = []
+    for item in values:
+        colon, equals = item.find(":"), item.find("=")
+        if colon > 0 and (equals < 0 or colon < equals):
+            pairs.append((item[:colon].strip(), item[colon + 1 :].strip(" \t")))
+        else:
+            pairs.extend(_pairs([item], field="--header"))
     return pairs
 
 
@@ -83,7 +103,7 @@ def inputs_from_args(args: argparse.Namespace) -> dict[str, Any]:
             query[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
         else:
             query[key] = value
-    headers = dict(_pairs(args.header, field="--header")) if args.header else None
+    headers = dict(_header_pairs(args.header)) if args.header else None
     inputs: dict[str, Any] = {
         "method": args.method,
         "api": args.api,

@@ -373,12 +373,6 @@ def test_no_credential_in_checkpoint_rejects_or_summary(
         assert secret not in written
 
 
-@pytest.mark.xfail(
-    raises=InputError,
-    strict=True,
-    reason="core's wire-fidelity change (bytes bodies) is not on this branch yet; until then "
-    "bulk.imports_send puts the bytes on a prepared request itself. Remove this mark when it lands.",
-)
 def test_core_sends_a_caller_encoded_body_as_it_is(server: ScriptedServer) -> None:
     """The wire contract import builds on: bytes with their own Content-Type and Content-Encoding."""
     body = gzip.compress(b'{"event":"x"}\n')
@@ -404,3 +398,21 @@ def test_a_connection_that_keeps_failing_stops_with_exit_6_and_a_checkpoint(
     assert summary.accepted == 0 and summary.sent == 0
     state = json.loads((tmp_path / "e.ndjson.import-checkpoint.json").read_text())
     assert state["done"] == []
+
+
+def test_a_profiles_dry_run_shows_one_update_with_the_token_redacted(
+    tmp_path: Path, server: ScriptedServer
+) -> None:
+    path = write_ndjson(
+        tmp_path / "p.ndjson", [{"$distinct_id": f"u{i}", "$set": {"a": i}} for i in range(3)]
+    )
+    with scripted_runner(server, token="tok-secret-1234") as runner:
+        out = import_files(runner, "profiles", str(path), dry_run=True, progress=False).to_dict()
+    assert server.received == []
+    assert out["request"]["body"].startswith("<3 updates as a JSON array")
+    assert out["request"]["first_update"] == {
+        "$distinct_id": "u0",
+        "$set": {"a": 0},
+        "$token": "***",
+    }
+    assert "tok-secret-1234" not in json.dumps(out)
