@@ -18,7 +18,7 @@ from ._version import __version__
 from .errors import ExitStatus, MpError, MpWarning
 
 #: Command modules under mp_custom_action.commands, in the order --help lists them.
-COMMAND_MODULES = ("call", "card", "presets", "preset", "run", "profiles", "sandbox")
+COMMAND_MODULES = ("call", "card", "presets", "preset", "run", "import_", "profiles", "sandbox")
 
 EXIT_CODES_HELP = """\
 exit status:
