@@ -8,6 +8,7 @@ metadata database, DAG folder) is set to a temporary directory here, before anyt
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import json
 import os
@@ -88,6 +89,27 @@ def connection_json(sb: Any, **extra: Any) -> str:
             "extra": {"project_id": c["project_id"], "origin": sb.origin, **extra},
         }
     )
+
+
+#: A day of seeded events for the bulk tests, and events on it (or days after it).
+DAY = dt.date(2026, 11, 2)
+
+
+def events_on(day_offset: int, count: int) -> list[dict[str, Any]]:
+    start = (
+        int(dt.datetime.combine(DAY, dt.time(0), dt.timezone.utc).timestamp()) + day_offset * 86400
+    )
+    return [
+        {
+            "event": "Purchase",
+            "properties": {
+                "time": start + i * 1800,
+                "distinct_id": f"u{i}",
+                "$insert_id": f"d{day_offset}-{i}",
+            },
+        }
+        for i in range(count)
+    ]
 
 
 @dataclass
