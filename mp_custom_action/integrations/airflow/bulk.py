@@ -116,8 +116,7 @@ class MixpanelImportOperator(MixpanelBaseOperator):
                 resume=self.resume,
                 max_rejects=self.max_rejects,
                 dry_run=self.dry_run,
-                progress=False,
-            )
+            )  # progress: the job's default, plain periodic lines (no terminal) in the task log
         out: dict[str, Any] = summary.to_dict()
         self.log.info("Import summary: %s", out)
         if out.get("complete") is False and not self.dry_run:
