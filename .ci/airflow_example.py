@@ -153,13 +153,6 @@ def _name(task_id: str, map_index: int) -> str:
     return task_id + (f"[{map_index}]" if map_index >= 0 else "")
 
 
-def bulk_jobs_missing() -> bool:
-    """Until the bulk jobs land (mp_custom_action.bulk.export_range), the export task cannot run."""
-    import mp_custom_action.bulk
-
-    return not hasattr(mp_custom_action.bulk, "export_range")
-
-
 def check(states: dict, xcoms: dict, out: Path, day: dt.date, info: dict, log: str) -> list[str]:
     problems = []
     expected = [
@@ -189,12 +182,6 @@ def check(states: dict, xcoms: dict, out: Path, day: dt.date, info: dict, log: s
     for secret in (info["secret"], info["api_secret"]):
         if secret in log or secret in json.dumps(xcoms):
             problems.append("a secret appears in the DAG's log or XComs")
-    if bulk_jobs_missing():
-        # Transitional (until the bulk jobs are on main): the export task cannot run.
-        print("NOTE: mp_custom_action.bulk has no export_range yet: export not checked")
-        if export_state != "failed" or "no attribute 'export_range'" not in log:
-            problems.append(f"export_yesterday[0] is {export_state}, expected to fail without bulk")
-        return problems
     if export_state != "success":
         problems.append(f"export_yesterday[0] is {export_state}")
     if not isinstance(xcoms.get("export_yesterday[0]"), dict):
