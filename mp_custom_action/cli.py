@@ -19,7 +19,7 @@ from .errors import ExitStatus, MpError, MpWarning
 PROG = "mp-custom-action"
 
 #: Command modules under mp_custom_action.commands, in the order --help lists them.
-COMMAND_MODULES = ("call", "card", "presets", "preset", "run", "profiles", "sandbox")
+COMMAND_MODULES = ("call", "card", "presets", "preset", "run", "profiles", "sandbox", "budgets")
 
 EXIT_CODES_HELP = """\
 exit status:
@@ -31,6 +31,7 @@ exit status:
   5  HTTP 5xx answer, with --check-status (or a failed manifest step)
   6  transport: connection failed, timed out, deadline passed, broken or oversized response
   7  plugin error (--strict-plugins, or two plugins claim the same preset)
+  8  rate budget spent: --no-wait, or the wait would pass the deadline (nothing sent)
 130  interrupted
 
 environment:

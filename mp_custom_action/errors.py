@@ -19,6 +19,7 @@
     │   ├── MissingCredentialError
     │   └── CredentialNotAcceptedError
     ├── PluginError                      exit 7  a plugin misbehaved (strict mode or name conflict)
+    ├── BudgetSpent                      exit 8  a Mixpanel rate budget is spent (--no-wait, deadline)
     └── TransportError                   exit 6  the request did not produce an HTTP answer
         ├── ConnectError                         connection refused, DNS, TLS, proxy
         ├── RequestTimeout                       connect or read timeout
@@ -42,6 +43,7 @@ __all__ = [
     "ApiSecretDeprecationWarning",
     "BodyError",
     "BrokenResponseError",
+    "BudgetSpent",
     "ConfigError",
     "ConnectError",
     "CredentialError",
@@ -82,6 +84,7 @@ class ExitStatus(enum.IntEnum):
     HTTP_5XX = 5
     TRANSPORT_ERROR = 6
     PLUGIN_ERROR = 7
+    BUDGET_SPENT = 8
     INTERRUPTED = 130
 
 
@@ -210,6 +213,19 @@ class PluginError(MpError):
 
     def __init__(self, message: str, *, plugins: tuple[str, ...] = ()) -> None:
         self.plugins = plugins
+        super().__init__(message)
+
+
+class BudgetSpent(MpError):
+    """A project's rate budget is spent and the call may not wait (``--no-wait``, or the wait
+    would pass its deadline). ``until`` is when it has room again (unix time); nothing was sent."""
+
+    exit_status = ExitStatus.BUDGET_SPENT
+
+    def __init__(self, message: str, *, limit: str, project: str, until: float) -> None:
+        self.limit = limit
+        self.project = project
+        self.until = until
         super().__init__(message)
 
 

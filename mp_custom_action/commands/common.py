@@ -67,6 +67,12 @@ def add_request_options(
     )
     behaviour = parser.add_argument_group("behaviour")
     behaviour.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="when a Mixpanel rate budget of the project is spent, fail (exit 8) instead of "
+        "waiting for room (see: mp-custom-action budgets)",
+    )
+    behaviour.add_argument(
         "--dry-run",
         action="store_true",
         help="print the request that would be sent (credentials redacted) and send nothing",
@@ -138,9 +144,19 @@ def open_runner(args: argparse.Namespace) -> Iterator[Runner]:
             settings.update(_without(sandbox_layer, "origin"))
             if flags.get("origin") is None:
                 settings["origin"] = sandbox_layer["origin"]
-        runner = Runner(**settings)
+        runner = Runner(**settings, pacer=_budgets(args))
         stack.callback(runner.close)
         yield runner
+
+
+def _budgets(args: argparse.Namespace) -> Any:
+    """The rate budgets every command shares (bulk/budgets.py), waiting unless --no-wait."""
+    from ..bulk.budgets import Budgets
+
+    def notify(line: str) -> None:
+        print(f"mp-custom-action: {line}", file=sys.stderr, flush=True)
+
+    return Budgets(wait=not getattr(args, "no_wait", False), notify=notify)
 
 
 def _without(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:

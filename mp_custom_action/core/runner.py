@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .deadline import Watchdog
     from .transport import CallSockets, Failure, Transport
 
-__all__ = ["DEFAULTS", "Runner", "run"]
+__all__ = ["DEFAULTS", "Pacer", "Runner", "run"]
 
 #: Built-in defaults (the last layer of flags > environment > profile > defaults).
 DEFAULTS: dict[str, Any] = {
@@ -58,6 +58,9 @@ _RETIREMENT_NOTICE = (
 )
 
 PathLike = Union[str, "os.PathLike[str]"]
+#: Called before each attempt with the request and the seconds left of its deadline; may wait,
+#: or raise (a spent rate budget), and returns what to call when the attempt ends (or None).
+Pacer = Callable[[OutgoingRequest, float], Optional[Callable[[], None]]]
 
 
 class Runner:
@@ -93,6 +96,7 @@ class Runner:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[float, float], float] = random.uniform,
         retry_policy: Optional[RetryPolicy] = None,
+        pacer: Optional[Pacer] = None,
     ) -> None:
         environ: Mapping[str, str] = os.environ if env is None else env
         given = Credentials.build(
@@ -150,6 +154,7 @@ class Runner:
         self._warned_secret = False
         # The calls in flight, so that abort_all() can cut them (set add/discard are atomic).
         self._active: set[CallSockets] = set()
+        self.pacer = pacer
 
     # -- building -------------------------------------------------------------------------------
 
@@ -212,6 +217,7 @@ class Runner:
                     url=req.url,
                     attempts=attempt - 1,
                 )
+            release = self.pacer(req, remaining) if self.pacer is not None else None
             sockets = CallSockets()
             self._active.add(sockets)
             entry = watchdog.arm(deadline, sockets.abort)
@@ -267,6 +273,8 @@ class Runner:
             finally:
                 watchdog.disarm(entry)
                 self._active.discard(sockets)
+                if release is not None:
+                    release()
 
     def _retry_or_raise(
         self,
