@@ -19,7 +19,17 @@ from .errors import ExitStatus, MpError, MpWarning
 PROG = "mp-custom-action"
 
 #: Command modules under mp_custom_action.commands, in the order --help lists them.
-COMMAND_MODULES = ("call", "card", "presets", "preset", "run", "profiles", "sandbox", "budgets")
+COMMAND_MODULES = (
+    "call",
+    "card",
+    "presets",
+    "preset",
+    "run",
+    "profiles",
+    "sandbox",
+    "export",
+    "budgets",
+)
 
 EXIT_CODES_HELP = """\
 exit status:

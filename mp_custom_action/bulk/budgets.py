@@ -227,7 +227,9 @@ class Budgets:
         environ: Mapping[str, str] = os.environ if env is None else env
         chosen = (mode if mode is not None else environ.get("MP_BUDGETS", "") or "on").strip()
         if chosen.lower() not in MODES:
-            raise InputError(f"expected one of {', '.join(MODES)}, got {chosen!r}", field="MP_BUDGETS")
+            raise InputError(
+                f"expected one of {', '.join(MODES)}, got {chosen!r}", field="MP_BUDGETS"
+            )
         self.mode = chosen.lower()
         self.ledger = Ledger(path if path is not None else ledger_path(environ))
         self.wait = wait

@@ -65,7 +65,9 @@ class _State:
         previous = data.get("export")
         if previous != self.params:
             differs = [
-                k for k in self.params if not isinstance(previous, dict) or previous.get(k) != self.params[k]
+                k
+                for k in self.params
+                if not isinstance(previous, dict) or previous.get(k) != self.params[k]
             ]
             raise InputError(
                 f"{str(self.path)!r} is the state of a different export ({', '.join(differs)} "
@@ -162,7 +164,9 @@ class PerWindow:
         if not (self.resume and self.state.load()):
             self.state.done = []
         # A window written down whose file has gone since is fetched again.
-        self.state.done = [d for d in self.state.done if (self.path / f"{d['window']}.jsonl").exists()]
+        self.state.done = [
+            d for d in self.state.done if (self.path / f"{d['window']}.jsonl").exists()
+        ]
         self.state.save()
         return {d["window"] for d in self.state.done}
 

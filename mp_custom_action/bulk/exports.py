@@ -338,4 +338,3 @@ def _writable(directory: Path, field_name: str) -> None:
         raise InputError(f"directory {str(directory)!r} does not exist", field=field_name)
     if not os.access(directory, os.W_OK | os.X_OK):
         raise InputError(f"directory {str(directory)!r} is not writable", field=field_name)
-

@@ -120,7 +120,7 @@ def plan_windows(from_date: DateLike, to_date: DateLike, window: object = "1d") 
         )
     start = dt.datetime.combine(first, dt.time(0))
     stop = dt.datetime.combine(last, dt.time(0)) + _DAY
-    windows = []
+    windows: list[Window] = []
     while start < stop:
         end = min(start + size, stop)
         windows.append(Window(len(windows), start, end))

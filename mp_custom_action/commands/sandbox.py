@@ -57,6 +57,18 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _megabytes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected megabytes a second (> 0), got {text!r}"
+        ) from None
+    if not 0.0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected megabytes a second (> 0), got {text!r}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         return int(text)
@@ -105,6 +117,13 @@ def add_parser(subparsers: Any) -> None:
         help="handle at most N requests a second; answer the others 429 with Retry-After",
     )
     parser.add_argument(
+        "--stream-rate",
+        type=_megabytes,
+        default=0.0,
+        metavar="MBPS",
+        help="send each streamed answer (Export) at most MBPS megabytes a second, per connection",
+    )
+    parser.add_argument(
         "--seed",
         type=_seed,
         default=None,
@@ -128,6 +147,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         latency=args.latency,
         rate_limit=args.rate_limit,
         seed=args.seed,
+        stream_rate=args.stream_rate * 1e6,
     )
     try:
         sandbox.start()

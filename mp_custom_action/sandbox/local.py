@@ -36,6 +36,7 @@ class Sandbox:
     ``fail_rate``, ``latency``, ``rate_limit`` and ``seed`` inject faults (see faults.py).
     ``credentials`` replaces the demo credentials (same keys as :data:`DEMO_CREDENTIALS`);
     ``clock`` replaces ``time.time`` for run completion and the hourly trigger limit.
+    ``stream_rate`` (bytes a second) caps each connection's streamed answers (Export).
     """
 
     def __init__(
@@ -52,11 +53,16 @@ class Sandbox:
         credentials: Optional[Mapping[str, Any]] = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         clock: Callable[[], float] = time.time,
+        stream_rate: float = 0.0,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0..65535, got {port}")
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
+        if not 0 <= stream_rate < float("inf"):
+            raise ValueError(f"stream_rate must be bytes a second >= 0, got {stream_rate!r}")
+        #: Bytes a second each streamed answer (Export) is held to, per connection; 0: no cap.
+        self.stream_rate = stream_rate
         self.port = port
         self.keys = Keys.from_mapping(credentials if credentials is not None else DEMO_CREDENTIALS)
         self.state = State(state_file)
@@ -110,7 +116,9 @@ class Sandbox:
         with self._lock:
             if self._server is not None:
                 return self
-            server = SandboxServer(self.port, self._app, self.requests, self.max_body_bytes)
+            server = SandboxServer(
+                self.port, self._app, self.requests, self.max_body_bytes, self.stream_rate
+            )
             self.port = int(server.server_address[1])
             thread = threading.Thread(
                 target=server.serve_forever,

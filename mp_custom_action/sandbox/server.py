@@ -48,8 +48,12 @@ class SandboxServer(ThreadingHTTPServer):
     allow_reuse_address = os.name != "nt"
     request_queue_size = 128
 
-    def __init__(self, port: int, app: App, requests: RequestLog, max_body: int) -> None:
+    def __init__(
+        self, port: int, app: App, requests: RequestLog, max_body: int, stream_rate: float = 0.0
+    ) -> None:
         self.app = app
+        #: Bytes a second each streamed answer (Export) is held to; 0: as fast as possible.
+        self.stream_rate = stream_rate
         self.request_log = requests
         self.max_body = max_body
         self._connections: set[socket.socket] = set()
@@ -262,10 +266,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._stream(response, chunked=True)
 
     def _stream(self, response: Response, *, chunked: bool) -> None:
+        pace = _Pace(self.server.stream_rate)
         try:
             for chunk in response.chunks():
                 if not chunk:
                     continue
+                pace.wait(len(chunk))
                 if chunked:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 else:
@@ -305,6 +311,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
+
+
+class _Pace:
+    """Holds one connection's stream to ``rate`` bytes a second (``--stream-rate``), the way a
+    long-distance link does: each chunk leaves once the ones before it have had their time."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.sent = 0
+        self.start = time.monotonic()
+
+    def wait(self, size: int) -> None:
+        if self.rate > 0:
+            ahead = self.start + self.sent / self.rate - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+            self.sent += size
 
 
 class _BadRequest(Exception):
