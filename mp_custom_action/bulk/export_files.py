@@ -71,7 +71,8 @@ class _State:
             ]
             raise InputError(
                 f"{str(self.path)!r} is the state of a different export ({', '.join(differs)} "
-                "differ); run without --resume to start again",
+                f"{'differs' if len(differs) == 1 else 'differ'}); run without --resume to start "
+                "again",
                 field="resume",
             )
         self.done = [d for d in data["done"] if isinstance(d, dict) and "window" in d]
