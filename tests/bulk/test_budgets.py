@@ -101,7 +101,7 @@ def test_a_wait_past_the_calls_deadline_fails_without_waiting(tmp_path: Path) ->
 
 def test_five_queries_at_once_and_the_sixth_waits_for_one_to_end(tmp_path: Path) -> None:
     clock = FakeClock()
-    b, lines = budgets(tmp_path, clock, wait=False)
+    b, _ = budgets(tmp_path, clock, wait=False)
     req = query(runner())
     held = [b(req, 300.0) for _ in range(5)]
     with pytest.raises(BudgetSpent):

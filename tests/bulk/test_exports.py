@@ -7,7 +7,7 @@ import gzip
 import json
 import threading
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 from cli_helpers import cli
@@ -294,7 +294,7 @@ def test_resume_of_a_different_export_is_refused_before_sending(
     with fast_runner(export_server.srv.origin) as runner:
         export_range(runner, "2024-01-01", "2024-01-02", output=out)
         sent = len(export_server.srv.received)
-        with pytest.raises(InputError, match="different export .*to_date") as caught:
+        with pytest.raises(InputError, match=r"different export .*to_date") as caught:
             export_range(runner, "2024-01-01", "2024-01-03", output=out, resume=True)
     assert caught.value.field == "resume"
     assert len(export_server.srv.received) == sent
