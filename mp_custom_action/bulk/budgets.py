@@ -50,6 +50,8 @@ MODES = ("on", "all", "off")
 _LONGEST_WINDOW = max(rate.seconds for limit in LIMITS for rate in limit.rates)
 _LOOPBACK_NAMES = ("localhost", "::1")
 _process_lock = threading.Lock()
+# Waits shorter than this (Export's 3 a second) are a pace, not a spent budget: not announced.
+_SILENT_WAIT = 2.0
 
 
 def ledger_path(env: Mapping[str, str]) -> Path:
@@ -272,7 +274,7 @@ class Budgets:
                     project=project,
                     until=when,
                 )
-            if told != (limit.name, int(when)):
+            if told != (limit.name, int(when)) and (not exact or when - now >= _SILENT_WAIT):
                 told = (limit.name, int(when))
                 what = "waiting" if exact else "waiting for a call in flight to end"
                 self._notify(f"{spent} ({limit.describe()}): {what}")

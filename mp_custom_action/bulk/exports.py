@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
 from ..errors import InputError, MpError
 from ..settings import MAX_PARALLEL
 from .export_files import OneFile, PerWindow, Target, count_lines, keep_window
-from .windows import DateLike, Window, parse_window, plan_windows
+from .windows import DateLike, Window, plan_windows
 
 if TYPE_CHECKING:
     from ..core.request import OutgoingRequest
     from ..core.runner import Runner
 
-__all__ = ["MAX_LIMIT", "ExportSummary", "Progress", "export_range"]
+__all__ = ["MAX_LIMIT", "ExportSummary", "Progress", "export_range", "window_requests"]
 
 #: Export's largest ``limit``.
 MAX_LIMIT = 100_000
@@ -129,11 +129,9 @@ def export_range(
     answered with an HTTP error, or that fails in transport, starts no more windows; those in
     flight finish, and the summary lists it in ``failed`` (``resume=True`` carries on later).
     """
-    windows = plan_windows(from_date, to_date, window)
-    parse_window(window)
     at_once = _parallel(parallel)
+    windows, requests = window_requests(runner, from_date, to_date, window, event, where, limit)
     query = _query(event, where, limit)
-    requests = [runner.prepare(_inputs(w, query), field_prefix="") for w in windows]
     params = {
         "from_date": windows[0].from_date,
         "to_date": windows[-1].to_date,
@@ -160,6 +158,21 @@ def export_range(
         summary.seconds = time.monotonic() - started
         summary.files = target.files(windows)
     return summary
+
+
+def window_requests(
+    runner: Runner,
+    from_date: DateLike,
+    to_date: DateLike,
+    window: str = "1d",
+    event: Union[str, Sequence[str], None] = None,
+    where: Optional[str] = None,
+    limit: Optional[int] = None,
+) -> tuple[list[Window], list[OutgoingRequest]]:
+    """The windows of the range and each one's Export request, checked and built, not sent."""
+    windows = plan_windows(from_date, to_date, window)
+    query = _query(event, where, limit)
+    return windows, [runner.prepare(_inputs(w, query)) for w in windows]
 
 
 def _run(

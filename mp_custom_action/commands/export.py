@@ -94,17 +94,12 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def _dry_run(runner: Any, args: argparse.Namespace) -> int:
-    from ..bulk.exports import _inputs, _query
-    from ..bulk.windows import plan_windows
+    from ..bulk.exports import window_requests
 
-    windows = plan_windows(args.from_date, args.to_date, args.window)
-    query = _query(args.event, args.where, args.limit)
-    print_json(
-        {
-            "windows": len(windows),
-            "requests": [runner.prepare(_inputs(w, query)).describe() for w in windows],
-        }
+    windows, requests = window_requests(
+        runner, args.from_date, args.to_date, args.window, args.event, args.where, args.limit
     )
+    print_json({"windows": len(windows), "requests": [r.describe() for r in requests]})
     return int(ExitStatus.OK)
 
 
