@@ -41,7 +41,7 @@ exit status:
   5  HTTP 5xx answer, with --check-status (or a failed manifest step)
   6  transport: connection failed, timed out, deadline passed, broken or oversized response
   7  plugin error (--strict-plugins, or two plugins claim the same preset)
-  8  rate budget spent: --no-wait, or the wait would pass the deadline (nothing sent)
+  9  rate budget spent: --no-wait, or the wait would pass the deadline (nothing sent)
 130  interrupted
 
 environment:

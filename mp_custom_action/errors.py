@@ -19,7 +19,7 @@
     │   ├── MissingCredentialError
     │   └── CredentialNotAcceptedError
     ├── PluginError                      exit 7  a plugin misbehaved (strict mode or name conflict)
-    ├── BudgetSpent                      exit 8  a Mixpanel rate budget is spent (--no-wait, deadline)
+    ├── BudgetSpent                      exit 9  a Mixpanel rate budget is spent (--no-wait, deadline)
     └── TransportError                   exit 6  the request did not produce an HTTP answer
         ├── ConnectError                         connection refused, DNS, TLS, proxy
         ├── RequestTimeout                       connect or read timeout
@@ -84,7 +84,7 @@ class ExitStatus(enum.IntEnum):
     HTTP_5XX = 5
     TRANSPORT_ERROR = 6
     PLUGIN_ERROR = 7
-    BUDGET_SPENT = 8
+    BUDGET_SPENT = 9
     INTERRUPTED = 130
 
 

@@ -69,7 +69,7 @@ def add_request_options(
     behaviour.add_argument(
         "--no-wait",
         action="store_true",
-        help="when a Mixpanel rate budget of the project is spent, fail (exit 8) instead of "
+        help="when a Mixpanel rate budget of the project is spent, fail (exit 9) instead of "
         "waiting for room (see: mp-custom-action budgets)",
     )
     behaviour.add_argument(

@@ -83,7 +83,7 @@ def test_no_wait_raises_at_once_naming_the_limit_project_and_time(tmp_path: Path
         b(req, 300.0)
     until = time.strftime("%H:%M:%S", time.localtime(clock.wall() + 3600))
     assert str(caught.value) == f"Query budget for project 4242 spent until {until}"
-    assert caught.value.exit_status == ExitStatus.BUDGET_SPENT == 8
+    assert caught.value.exit_status == ExitStatus.BUDGET_SPENT == 9
     assert (caught.value.limit, caught.value.project) == ("Query", "4242")
     assert clock.sleeps == []
 
@@ -260,7 +260,7 @@ def test_cli_no_wait_is_exit_8_and_sends_nothing(
         project = sb.credentials["project_id"]
         _spend(ledger, f"Query|{project}", 60)
         out = cli("call", "GET", "query", "/2.0/events/names", "--origin", sb.origin, "--no-wait")
-        assert out.exit_status == 8
+        assert out.exit_status == 9
         assert out.stderr.startswith(
             f"mp-custom-action: error: Query budget for project {project} spent until "
         )
@@ -268,7 +268,7 @@ def test_cli_no_wait_is_exit_8_and_sends_nothing(
         out = cli(
             "call", "GET", "query", "/2.0/events/names", "--origin", sb.origin, "--timeout", "5"
         )
-        assert out.exit_status == 8 and "past this call's deadline" in out.stderr
+        assert out.exit_status == 9 and "past this call's deadline" in out.stderr
         assert len(sb.requests) == 0
         shown = cli("budgets", "--project", str(project))
         assert shown.exit_status == 0
