@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..core.results import Result
     from ..core.runner import Runner
 
-__all__ = ["COMPLETE", "Page", "Pages", "is_paged", "paginate"]
+__all__ = ["COMPLETE", "Page", "Pages", "is_paged", "next_page", "paginate"]
 
 #: Stop reasons that are not failures: every record was read, or max_pages were (the others
 #: mean the run was cut short by the server).
@@ -125,7 +125,7 @@ class Pages:
                 return
             session = str(sid)
             number += 1
-            request = dataclasses.replace(request, url=_with_page(request.url, session, number))
+            request = next_page(request, session, number)
 
 
 def _stop(
@@ -180,13 +180,27 @@ def _start_page(url: str) -> int:
     return 0
 
 
-def _with_page(url: str, session: str, page: int) -> str:
-    """``url`` with ``session_id`` and ``page`` set, the rest of its query kept as it was."""
-    parts = urlsplit(url)
+def next_page(request: OutgoingRequest, session: str, page: int) -> OutgoingRequest:
+    """``request`` asking for ``page`` of ``session``: in its form body when it sends a form
+    (Mixpanel's engage reads its fields there), else in its query."""
+    content_type = next((v for k, v in request.headers.items() if k.lower() == "content-type"), "")
+    if request.body is not None and content_type.split(";")[0].strip() == _FORM:
+        body = _with_page(request.body.decode("ascii"), session, page).encode("ascii")
+        return dataclasses.replace(request, body=body)
+    parts = urlsplit(request.url)
+    url = urlunsplit(parts._replace(query=_with_page(parts.query, session, page)))
+    return dataclasses.replace(request, url=url)
+
+
+_FORM = "application/x-www-form-urlencoded"
+
+
+def _with_page(fields: str, session: str, page: int) -> str:
+    """URL-encoded ``fields`` with ``session_id`` and ``page`` set, the others kept as they were."""
     kept = [
         item
-        for item in parts.query.split("&")
+        for item in fields.split("&")
         if item and item.split("=", 1)[0] not in ("session_id", "page")
     ]
     kept += [f"session_id={quote(session, safe='')}", f"page={page}"]
-    return urlunsplit(parts._replace(query="&".join(kept)))
+    return "&".join(kept)

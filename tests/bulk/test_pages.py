@@ -206,3 +206,23 @@ def test_paginate_dry_run_shows_the_first_request(env: Sandbox) -> None:
         "call", "GET", "query", "/2.0/engage", "--origin", env.origin, "--paginate", "--dry-run"
     )
     assert out.exit_status == 0 and out.json["url"].endswith("/api/2.0/engage?project_id=4242424")
+
+
+def test_a_form_body_carries_the_page_fields() -> None:
+    import dataclasses
+
+    from mp_custom_action.bulk.pages import next_page
+
+    runner = Runner(username="u", secret=SECRET, project_id=1, env={})
+    first = runner.prepare(ENGAGE)
+    form = dataclasses.replace(
+        first,
+        method="POST",
+        body=b"where=x&page=0",
+        headers={**first.headers, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    second = next_page(form, "a b/c", 1)
+    assert second.body == b"where=x&session_id=a%20b%2Fc&page=1"
+    assert second.url == form.url
+    third = next_page(first, "s", 2)
+    assert third.url.endswith("/api/2.0/engage?project_id=1&session_id=s&page=2")
