@@ -112,7 +112,7 @@ def main() -> None:
 
     from mp_custom_action.core.runner import Runner
     from mp_custom_action.manifests.load import check_manifest, load_manifest, run_manifest
-    from mp_custom_action.presets.model import run_preset
+    from mp_custom_action.presets.run import run_preset
 
     runner = Runner(
         origin=args.origin, username=USERNAME, secret=SECRET, project_id=PROJECT_ID, env={}

@@ -11,12 +11,11 @@ import importlib
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import Optional, TextIO
+from typing import Callable, Optional, TextIO
 
+from ._text import PROG
 from ._version import __version__
 from .errors import ExitStatus, MpError, MpWarning
-
-PROG = "mp-custom-action"
 
 #: Command modules under mp_custom_action.commands, in the order --help lists them.
 COMMAND_MODULES = (
@@ -41,6 +40,7 @@ exit status:
   5  HTTP 5xx answer, with --check-status (or a failed manifest step)
   6  transport: connection failed, timed out, deadline passed, broken or oversized response
   7  plugin error (--strict-plugins, or two plugins claim the same preset)
+  8  the answer came, but its --output file could not be written (disk full, ...)
   9  rate budget spent: --no-wait, or the wait would pass the deadline (nothing sent)
 130  interrupted
 
@@ -48,7 +48,7 @@ environment:
   MP_USERNAME, MP_SECRET   service account       MP_API_SECRET  project API secret (deprecated)
   MP_TOKEN                 project token         MP_PROJECT_ID  project id
   MP_REGION                us (standard), eu, in (india)
-  MP_TIMEOUT, MP_RETRIES   total deadline in seconds (default 300); retries (default 4)
+  MP_TIMEOUT, MP_RETRIES   total deadline in seconds (default 300); retries (default 4, max 100)
   MP_PROFILE, MP_CONFIG    profile name and config file (see docs/configuration.md)
   MP_STRICT_PLUGINS=1      a plugin that fails to load is an error, not a warning
 """
@@ -62,17 +62,56 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="log requests to stderr (-vv: debug)"
-    )
-    parser.add_argument(
-        "--debug", action="store_true", help="show a traceback for unexpected errors"
-    )
+    _add_global_options(parser, argparse.SUPPRESS)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for name in COMMAND_MODULES:
         importlib.import_module(f".commands.{name}", __package__).add_parser(subparsers)
+    for name, command in subparsers.choices.items():
+        # After the subcommand too (``call ... -v``), as httpie and curl users expect. The
+        # sandbox serves rather than sends: its options are its own.
+        if name != "sandbox":
+            _add_global_options(command, argparse.SUPPRESS)
     return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    # SUPPRESS: an option not given leaves the attribute alone, so the subcommand's copy of an
+    # option never resets what was given before the subcommand. main() fills in the defaults.
+    group = parser.add_argument_group("output") if parser.prog != PROG else parser
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default,
+        help="log requests to stderr (-vv: debug, urllib3's too; secrets masked)",
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default,
+        help="no notices on stderr (a retry's wait); errors and warnings still show",
+    )
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help="show a traceback for unexpected errors",
+    )
+
+
+_GLOBAL_DEFAULTS = {"verbose": 0, "quiet": False, "debug": False}
+
+
+def _asks_version(argv: Sequence[str]) -> bool:
+    """``--version`` among the options before the command: answered before anything is imported."""
+    for arg in argv:
+        if arg == "--version":
+            return True
+        if arg == "--" or not arg.startswith("-"):
+            return False
+    return False
 
 
 def _show_warning(
@@ -87,9 +126,17 @@ def _show_warning(
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    # Parse first: --help and --version must not pay for requests, jsonschema or pluggy.
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if _asks_version(arguments):
+        # Before the parser: building it imports every command module.
+        print(f"{PROG} {__version__}")
+        return int(ExitStatus.OK)
+    # Parse first: --help must not pay for requests, jsonschema or pluggy.
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
+    for name, value in _GLOBAL_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, value)
     # The command shows our warnings as one line each, whatever filters the embedding process
     # has set, and puts the process's warning machinery back as it was when it returns.
     with warnings.catch_warnings():
@@ -99,14 +146,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.verbose:
-        import logging
-
-        logging.basicConfig(
-            level=logging.DEBUG if args.verbose > 1 else logging.INFO,
-            format=f"{PROG}: %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+    undo_logging = _start_logging(args.verbose, args.debug) if args.verbose else None
     try:
         return int(args.func(args))
     except MpError as exc:
@@ -125,6 +165,34 @@ def _dispatch(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return int(ExitStatus.ERROR)
+    finally:
+        if undo_logging is not None:
+            undo_logging()
+
+
+def _start_logging(verbose: int, debug: bool) -> Callable[[], None]:
+    """-v: our request lines; -vv: debug, urllib3's too. Every record passes one masking."""
+    import logging
+    import os
+
+    from . import _logs
+    from .settings import ENV_VARS
+
+    # The credential variables' values, and any variable named like a secret (a manifest may
+    # read one into a path): hidden before the first record is written.
+    secretive = ("SECRET", "TOKEN", "PASSWORD", "PASSWD", "KEY")
+    credential_vars = {var for name, var in ENV_VARS.items() if name != "project_id"}
+    _logs.hide(
+        value
+        for name, value in os.environ.items()
+        if name in credential_vars or any(word in name.upper() for word in secretive)
+    )
+    return _logs.install(
+        logging.DEBUG if verbose > 1 else logging.INFO,
+        sys.stderr,
+        f"{PROG}: %(levelname)s %(name)s: %(message)s",
+        tracebacks=debug,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

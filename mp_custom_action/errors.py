@@ -19,7 +19,8 @@
     │   ├── MissingCredentialError
     │   └── CredentialNotAcceptedError
     ├── PluginError                      exit 7  a plugin misbehaved (strict mode or name conflict)
-    ├── BudgetSpent                      exit 9  a Mixpanel rate budget is spent (--no-wait, deadline)
+    ├── OutputError                      exit 8  the answer came; its --output file could not be written
+    ├── BudgetSpentError                 exit 9  a Mixpanel rate budget is spent (--no-wait, deadline)
     └── TransportError                   exit 6  the request did not produce an HTTP answer
         ├── ConnectError                         connection refused, DNS, TLS, proxy
         ├── RequestTimeout                       connect or read timeout
@@ -39,11 +40,13 @@ from __future__ import annotations
 import enum
 from typing import Optional
 
+from ._text import one_line
+
 __all__ = [
     "ApiSecretDeprecationWarning",
     "BodyError",
     "BrokenResponseError",
-    "BudgetSpent",
+    "BudgetSpentError",
     "ConfigError",
     "ConnectError",
     "CredentialError",
@@ -58,6 +61,7 @@ __all__ = [
     "MpError",
     "MpWarning",
     "OriginError",
+    "OutputError",
     "PluginError",
     "PluginWarning",
     "PresetInputError",
@@ -69,7 +73,6 @@ __all__ = [
     "TransportError",
     "UnknownApiError",
     "UnknownRegionError",
-    "shorten",
 ]
 
 
@@ -84,6 +87,7 @@ class ExitStatus(enum.IntEnum):
     HTTP_5XX = 5
     TRANSPORT_ERROR = 6
     PLUGIN_ERROR = 7
+    OUTPUT_ERROR = 8
     BUDGET_SPENT = 9
     INTERRUPTED = 130
 
@@ -95,20 +99,6 @@ def http_exit_status(status_code: int) -> ExitStatus:
     its ``expect`` does not list (a 302 it did not expect is a 4). Both ask this one function.
     """
     return ExitStatus.HTTP_5XX if status_code >= 500 else ExitStatus.HTTP_4XX
-
-
-def one_line(text: str) -> str:
-    """``text`` with each control or line-separator character escaped (``\\n``, ``\\x1f``)."""
-    if text.isprintable():
-        return text
-    return "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
-    )
-
-
-def shorten(text: str, limit: int = 60) -> str:
-    """``text`` cut to ``limit`` characters with ``...``: how messages quote what they were given."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class MpError(Exception):
@@ -216,7 +206,21 @@ class PluginError(MpError):
         super().__init__(message)
 
 
-class BudgetSpent(MpError):
+class OutputError(MpError):
+    """Writing the answer to its ``--output`` file failed locally (disk full, a refused name).
+
+    Not a transport fault: the answer was received, and sending again would not help, so it is
+    never retried. ``path`` is the file; the message names it and the operating system's reason.
+    """
+
+    exit_status = ExitStatus.OUTPUT_ERROR
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class BudgetSpentError(MpError):
     """A project's rate budget is spent and the call may not wait (``--no-wait``, or the wait
     would pass its deadline). ``until`` is when it has room again (unix time); nothing was sent."""
 

@@ -27,8 +27,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Optional
 
+from ._text import REDACTED
 from .core.apis import normalize_region
 from .errors import ConfigError, MpWarning, UnknownRegionError
+from .settings import setting_problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -63,7 +65,9 @@ SECRET_KEYS = ("username", "secret", "api_secret", "token")
 #: The keys that make a config file worth protecting from other users.
 _SENSITIVE = ("secret", "api_secret", "token")
 _ENV_KEYS = {f"{key}_env": key for key in SECRET_KEYS}
-_REDACTED = "***"
+_ENV_SHAPE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: A name quoted in messages: the conventional form (a secret rarely is all capitals).
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 
 
@@ -151,6 +155,11 @@ def _check_value(where: str, key: str, value: Any) -> None:
     if key in _ENV_KEYS or key in ("region", *SECRET_KEYS):
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{where}: expected a non-empty string")
+        if key in _ENV_KEYS and not _ENV_SHAPE.match(value):
+            raise ConfigError(
+                f"{where}: expected the name of an environment variable (letters, digits and '_'); "
+                "the value is not shown, in case it is the secret itself"
+            )
         if key == "region":
             try:
                 normalize_region(value)
@@ -160,12 +169,10 @@ def _check_value(where: str, key: str, value: Any) -> None:
         ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
         if not ok and not (isinstance(value, str) and value.isdigit() and int(value) > 0):
             raise ConfigError(f"{where}: expected a positive integer")
-    elif key == "timeout":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ConfigError(f"{where}: expected a number of seconds > 0")
-    elif key == "retries":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"{where}: expected a whole number >= 0")
+    elif key in ("timeout", "retries"):
+        problem = setting_problem(key, value)
+        if problem is not None:
+            raise ConfigError(f"{where}: {problem}")
     else:
         accepted = ", ".join([*PROFILE_KEYS, *_ENV_KEYS])
         raise ConfigError(f"{where}: unknown setting; accepted: {accepted}")
@@ -246,9 +253,17 @@ def load_profile(
         if key in _ENV_KEYS:
             resolved = env.get(value)
             if not resolved:
+                # A conventional variable name is quoted; anything else may be the secret
+                # itself, written where its variable's name belongs, and is not.
+                named = (
+                    f"the environment variable {value}"
+                    if _ENV_NAME.match(value)
+                    else (
+                        "an environment variable (its name is not shown: it does not look like one)"
+                    )
+                )
                 raise ConfigError(
-                    f"[profiles.{chosen}] {key} in {path} names the environment variable "
-                    f"{value}, which is not set"
+                    f"[profiles.{chosen}] {key} in {path} names {named}, which is not set"
                 )
             settings[_ENV_KEYS[key]] = resolved
         else:
@@ -258,7 +273,7 @@ def load_profile(
 
 def redact(profile: Mapping[str, Any]) -> dict[str, Any]:
     """A profile fit to print: secrets as ``***``; ``*_env`` keys keep the variable's name."""
-    return {key: _REDACTED if key in SECRET_KEYS else value for key, value in profile.items()}
+    return {key: REDACTED if key in SECRET_KEYS else value for key, value in profile.items()}
 
 
 def list_profiles(env: Mapping[str, str]) -> dict[str, Any]:

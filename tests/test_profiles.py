@@ -167,7 +167,7 @@ def test_a_toml_syntax_error_names_file_line_and_column(tmp_path: Path) -> None:
         ("[profiles.a]\nproject_id = -1\n", "project_id .*: expected a positive integer"),
         ('[profiles.a]\nproject_id = "abc"\n', "project_id .*: expected a positive integer"),
         ("[profiles.a]\ntimeout = 0\n", "timeout .*: expected a number of seconds > 0"),
-        ("[profiles.a]\nretries = 1.5\n", "retries .*: expected a whole number >= 0"),
+        ("[profiles.a]\nretries = 1.5\n", "retries .*: expected a whole number from 0 to 100"),
         ("[profiles.a]\nregion = 3\n", "region .*: expected a non-empty string"),
         # Found in review: a bad region was reported later as "region: ...", naming no file.
         (
@@ -319,3 +319,18 @@ def test_a_manifest_profile_selects_the_profile(server: ScriptedServer, tmp_path
     res = cli("run", str(path), "--origin", server.origin, "--profile", "eu-prod")
     assert res.exit_status == 0, res.stderr
     assert server.received[1].query == [("project_id", "4242")]
+
+
+@pytest.mark.parametrize("value", ["0d5c1a7e9f2b4c6d8e0f1a2b3c4d5e6f", "sk-live/9+secret=="])
+def test_secret_env_holding_the_secret_itself_is_never_quoted(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[profiles.p]\nsecret_env = "{value}"\n', encoding="utf-8")
+    path.chmod(0o600)
+    monkeypatch.setenv("MP_CONFIG", str(path))
+    with pytest.raises(ConfigError) as info:
+        load_profile("p", os.environ)
+    assert value not in str(info.value)
+    assert value[:8] not in str(info.value)
+    assert "secret_env" in str(info.value)

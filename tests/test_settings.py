@@ -57,7 +57,9 @@ def test_settings_without_env_variables_come_from_flags_then_defaults(name: str)
 
 
 def test_credentials_mix_field_by_field() -> None:
-    settings = resolve_settings({}, {"MP_USERNAME": "env.sa"}, {"secret": "p-s", "username": "p"})
+    settings = resolve_settings(
+        {}, {"MP_USERNAME": "env.sa"}, {"secret": "p-s", "username": "p"}, defaults={}
+    )
     assert settings == {"username": "env.sa", "secret": "p-s"}
 
 

@@ -4,7 +4,7 @@
 the call up in :data:`core.limits.LIMITS`, and in the ledger what that project has used of each
 limit. With room, the attempt is written down and goes; without, it waits until there is room
 (saying until when), or, with ``wait=False`` or when the wait would pass the call's deadline,
-raises :class:`~mp_custom_action.errors.BudgetSpent` and nothing is sent.
+raises :class:`~mp_custom_action.errors.BudgetSpentError` and nothing is sent.
 
 The ledger is one JSON file (``$XDG_CACHE_HOME/mp-custom-action/budgets.json``, or
 ``MP_BUDGETS_FILE``), read and rewritten under an exclusive ``fcntl`` lock on a file beside it,
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 from urllib.parse import urlsplit
 
 from ..core.limits import LIMITS, ProjectLimit, limits_for, project_of
-from ..errors import BudgetSpent, InputError
+from ..errors import BudgetSpentError, InputError
 
 try:
     import fcntl
@@ -210,7 +210,7 @@ def _blocked(
 class Budgets:
     """The runner's pacer: Mixpanel's per-project limits, counted in a ledger every process shares.
 
-    ``wait=False`` (``--no-wait``) raises :class:`BudgetSpent` instead of waiting. ``notify``
+    ``wait=False`` (``--no-wait``) raises :class:`BudgetSpentError` instead of waiting. ``notify``
     receives the line saying what is waited for (the CLI prints it on stderr; the default logs it).
     """
 
@@ -248,7 +248,7 @@ class Budgets:
 
     def __call__(self, request: OutgoingRequest, remaining: float) -> Optional[Callable[[], None]]:
         """Wait for room (at most ``remaining`` seconds), write the attempt down, and return
-        what ends it (for limits on calls at once), or raise :class:`BudgetSpent`."""
+        what ends it (for limits on calls at once), or raise :class:`BudgetSpentError`."""
         limits = self.counts(request)
         if not limits:
             return None
@@ -266,9 +266,9 @@ class Budgets:
             limit, when, exact = blocked
             spent = f"{limit.name} budget for project {project} spent until {_clock(when)}"
             if not self.wait:
-                raise BudgetSpent(spent, limit=limit.name, project=project, until=when)
+                raise BudgetSpentError(spent, limit=limit.name, project=project, until=when)
             if (exact and when > deadline) or now >= deadline:
-                raise BudgetSpent(
+                raise BudgetSpentError(
                     f"{spent}, past this call's deadline ({remaining:g} s)",
                     limit=limit.name,
                     project=project,

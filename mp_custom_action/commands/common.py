@@ -10,10 +10,12 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ..core.credentials import ENV_VARS
+from .._text import PROG
 from ..errors import ExitStatus, InputError, http_exit_status
+from ..settings import ENV_VARS
 
 if TYPE_CHECKING:
+    from ..core.apis import ApiSpec
     from ..core.request import OutgoingRequest
     from ..core.results import Result
     from ..core.runner import Runner
@@ -63,7 +65,8 @@ def add_request_options(
         "--retries",
         type=int,
         metavar="N",
-        help="retries on 429/502/503/504 and connection errors, with backoff (default 4; 0: off)",
+        help="retries on 429/502/503/504 and connection errors, with backoff (default 4, at most "
+        "100; 0: off); each wait is announced on stderr",
     )
     behaviour = parser.add_argument_group("behaviour")
     behaviour.add_argument(
@@ -126,27 +129,68 @@ def open_runner(args: argparse.Namespace) -> Iterator[Runner]:
         "timeout": getattr(args, "timeout", None),
         "retries": getattr(args, "retries", None),
     }
-    profile = _load_profile(args)
+    sandbox = getattr(args, "sandbox", False)
+    env: Mapping[str, str] = os.environ
+    profile = None
+    if sandbox:
+        # The sandbox's demo credentials replace the user's as one set: mixing a real
+        # MP_PROJECT_ID with the demo service account would only get 403s, and real secrets have
+        # no business going to a local test server. Neither profiles nor MP_* credentials are
+        # read, so a broken default profile does not stop a sandbox run.
+        env = {k: v for k, v in os.environ.items() if k not in ENV_VARS.values()}
+    else:
+        profile = _load_profile(args)
     with contextlib.ExitStack() as stack:
         sandbox_layer: dict[str, Any] = {}
-        if getattr(args, "sandbox", False) and not getattr(args, "dry_run", False):
+        if sandbox and not getattr(args, "dry_run", False):
             sandbox_layer = stack.enter_context(_sandbox())
-        elif getattr(args, "sandbox", False):
+        elif sandbox:
             # A dry run sends nothing, so no server is started; the origin shown is a placeholder.
             sandbox_layer = {"origin": "http://127.0.0.1:0", **_sandbox_credentials()}
-        settings = resolve_settings(flags, os.environ, profile)
+        settings = resolve_settings(flags, env, profile)
         if sandbox_layer:
-            # The sandbox's demo credentials replace the user's as one set: mixing a real
-            # MP_PROJECT_ID with the demo service account would only get 403s, and real secrets
-            # have no business going to a local test server.
-            for name in ENV_VARS:
-                settings.pop(name, None)
             settings.update(_without(sandbox_layer, "origin"))
             if flags.get("origin") is None:
                 settings["origin"] = sandbox_layer["origin"]
-        runner = Runner(**settings, pacer=_budgets(args))
+        # Resolved once, here: the Runner checks these settings and does not read them again.
+        runner = Runner.from_settings(
+            settings,
+            env=os.environ,
+            apis=_api_lookup,
+            on_retry=_retry_notice(args),
+            pacer=_budgets(args),
+        )
         stack.callback(runner.close)
+        if getattr(args, "verbose", 0):
+            from .._logs import hide
+
+            hide(runner.credentials.secrets())
         yield runner
+
+
+def _retry_notice(args: argparse.Namespace) -> Optional[Callable[[str], None]]:
+    """Waiting is never silent: one stderr line before each retry waits (``-q`` silences it)."""
+    if getattr(args, "quiet", False):
+        return None
+
+    def notice(text: str) -> None:
+        print(f"{PROG}: retrying: {text}", file=sys.stderr, flush=True)
+
+    return notice
+
+
+def _api_lookup(name: object) -> ApiSpec:
+    """The runner's seam to plugins: every command knows the API selectors plugins add.
+
+    A built-in name is answered here, so that a plain ``call`` never imports the plugin manager.
+    """
+    from ..core.apis import builtin_registry
+
+    if name in builtin_registry:
+        return builtin_registry.get(name)
+    from ..presets.plugins import api_lookup
+
+    return api_lookup(name)
 
 
 def _budgets(args: argparse.Namespace) -> Any:
@@ -154,7 +198,8 @@ def _budgets(args: argparse.Namespace) -> Any:
     from ..bulk.budgets import Budgets
 
     def notify(line: str) -> None:
-        print(f"mp-custom-action: {line}", file=sys.stderr, flush=True)
+        if not getattr(args, "quiet", False):
+            print(f"{PROG}: {line}", file=sys.stderr, flush=True)
 
     return Budgets(wait=not getattr(args, "no_wait", False), notify=notify)
 

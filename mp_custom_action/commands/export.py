@@ -20,7 +20,7 @@ examples:
 Each window (--window, default 1d; hours such as 6h allowed, at least 1h) is one Export request.
 Windows arrive in any order and are written in date order; a run stopped for any reason carries
 on with --resume (the state is in FILE.export-state.json, or DIR/.export-state.json). Progress
-goes to stderr; the summary, as JSON, to stdout. See docs/bulk.md, "Export".
+goes to stderr (-q: none); the summary, as JSON, to stdout. See docs/bulk.md, "Export".
 """
 
 
@@ -57,7 +57,6 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="carry on a stopped export: fetch only what is missing",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_request_options(parser, output=False, check_status=False)
     parser.set_defaults(func=run_export)
 
@@ -68,7 +67,7 @@ def run_export(args: argparse.Namespace) -> int:
     with open_runner(args) as runner:
         if args.dry_run:
             return _dry_run(runner, args)
-        progress = None if args.quiet else _progress()
+        progress = None if getattr(args, "quiet", False) else _progress()
         try:
             summary = export_range(
                 runner,

@@ -65,10 +65,12 @@ def send_or_paginate(
         return int(ExitStatus.OK)
     if args.merge_pages:
         return _merged(pages, args, after)
-    return _lines(pages, after)
+    return _lines(pages, args, after)
 
 
-def _lines(pages: Any, after: Optional[Callable[[Result], object]]) -> int:
+def _lines(
+    pages: Any, args: argparse.Namespace, after: Optional[Callable[[Result], object]]
+) -> int:
     last = None
     out = sys.stdout
     for page in pages:
@@ -79,7 +81,7 @@ def _lines(pages: Any, after: Optional[Callable[[Result], object]]) -> int:
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in page.records)
         out.write(text)
         out.flush()
-    _summary(pages)
+    _summary(pages, args)
     if pages.stopped == "status" and last is not None:
         error = last.body.get("error") if isinstance(last.body, dict) else last.body
         print(
@@ -101,7 +103,7 @@ def _merged(
         if after is not None:
             after(page.result)
         records.extend(page.records)
-    _summary(pages)
+    _summary(pages, args)
     if last is None:  # the first answer was for another page than asked
         return int(ExitStatus.TRANSPORT_ERROR)
     out = last.to_dict()
@@ -115,7 +117,9 @@ def _merged(
     return int(ExitStatus.OK if pages.complete else ExitStatus.TRANSPORT_ERROR)
 
 
-def _summary(pages: Any) -> None:
+def _summary(pages: Any, args: argparse.Namespace) -> None:
+    if getattr(args, "quiet", False):
+        return
     how = "stopped" if pages.complete else "incomplete"
     print(
         f"mp-custom-action: {pages.pages} page{'s' if pages.pages != 1 else ''}, "

@@ -13,31 +13,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
+from .._text import REDACTED
 from ..errors import CredentialNotAcceptedError, InputError, MissingCredentialError
+from ..settings import ENV_VARS
 from .apis import ApiSpec, EndpointRule
 
 __all__ = [
     "AUTH_CHOICES",
-    "ENV_VARS",
     "AppliedCredential",
     "Credentials",
     "Secret",
     "choose_credential",
 ]
 
-REDACTED = "***"
 
 #: Values of the ``auth`` input: ``auto`` picks by preference; the others force one kind.
 AUTH_CHOICES = ("auto", "service-account", "secret", "token")
-
-#: The environment variables credentials are read from (Mixpanel's own tools use these names).
-ENV_VARS = {
-    "username": "MP_USERNAME",
-    "secret": "MP_SECRET",
-    "api_secret": "MP_API_SECRET",
-    "token": "MP_TOKEN",
-    "project_id": "MP_PROJECT_ID",
-}
 
 
 class Secret:

@@ -4,6 +4,9 @@ Per-read socket timeouts cannot bound a call: a server that sends one byte every
 trips a 10-second read timeout. The runner arms a deadline per call; when it passes, the
 watchdog shuts the call's sockets down, which wakes the blocked read at once.
 
+:class:`CallSockets` holds the connections one call uses (the transport records them), which is
+what the watchdog shuts down.
+
 Arming is cheap (a heap push; the thread is woken only when the new deadline is the earliest) and
 disarming is a flag, so calls that finish in time cost a few microseconds.
 """
@@ -12,11 +15,43 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import socket
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable
 
-__all__ = ["Watchdog"]
+__all__ = ["CallSockets", "Watchdog"]
+
+_ABORTED_READ_TIMEOUT = 0.001
+
+
+class CallSockets:
+    """The connections one call has used, so the watchdog can shut them down."""
+
+    __slots__ = ("conns", "fired")
+
+    def __init__(self) -> None:
+        self.conns: list[Any] = []
+        self.fired = False
+
+    def release(self) -> None:
+        """The call is done with its connections (they are back in the pool): forget them."""
+        self.conns.clear()
+
+    def abort(self) -> None:
+        self.fired = True
+        for conn in list(self.conns):
+            sock = getattr(conn, "sock", None) or getattr(conn, "last_sock", None)
+            if sock is None:
+                continue
+            try:
+                # Shutdown wakes a blocked read at once. On Linux, bytes that arrive after a
+                # shutdown are still delivered, so a body that ends only when the connection
+                # closes could go on trickling in; a near-zero timeout makes the next read fail.
+                sock.settimeout(_ABORTED_READ_TIMEOUT)
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class _Entry:

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..errors import BodyError, HeaderError, InputError, MethodError, shorten
+from .._text import shorten
+from ..errors import BodyError, HeaderError, InputError, MethodError
 
 __all__ = [
     "CARD_NAMES",

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from .._text import REDACTED
 from .._version import __version__
 from ..errors import BodyError, UnknownApiError
 from .apis import ApiRegistry, ApiSpec, normalize_region
 from .credentials import (
-    REDACTED,
     AppliedCredential,
     Credentials,
     Secret,

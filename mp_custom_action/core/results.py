@@ -14,20 +14,25 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from ..errors import ResponseTooLarge
 
 __all__ = [
     "CARD_OUTPUT_NAMES",
+    "PathLike",
     "Result",
+    "check_output_path",
     "decode_body",
     "parse_jsonl",
     "read_body",
     "write_stream",
 ]
+
+#: A file name for ``output``.
+PathLike = Union[str, "os.PathLike[str]"]
 
 #: Our result names -> the card's output names.
 CARD_OUTPUT_NAMES = {"status_code": "Status Code", "headers": "Headers", "body": "Body"}
@@ -296,6 +301,45 @@ def _read_jsonl(
     return _text(b"".join(kept), charset)
 
 
+def check_output_path(output: PathLike) -> None:
+    """Refuse an --output path that cannot be written, before anything is sent.
+
+    Beside the plain checks, a file is created in its place and removed at once: only the file
+    system knows every name it cannot hold (too long, a character it refuses).
+    """
+    from ..errors import InputError
+
+    text = os.fspath(output)
+    if "\x00" in text:
+        raise InputError("must not contain a NUL character", field="output")
+    path = os.path.abspath(text)
+    directory = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise InputError(f"{text!r} is a directory; name a file", field="output")
+    if not os.path.isdir(directory):
+        raise InputError(f"directory {directory!r} does not exist", field="output")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise InputError(f"directory {directory!r} is not writable", field="output")
+    # The temporary file, and the name itself when no file holds it yet (an existing file is
+    # never touched: O_EXCL).
+    probes = [_part_name(path)] + ([] if os.path.lexists(path) else [path])
+    try:
+        for probe in probes:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            os.unlink(probe)
+    except (OSError, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"cannot create a file named {text!r}: {reason}", field="output") from None
+
+
+def _part_name(path: str) -> str:
+    """A fresh temporary name beside ``path`` for a download (cut short if ``path``'s is long)."""
+    directory, name = os.path.split(path)
+    # At most 100 characters of the target's name, so that a name the file system can hold
+    # always has a temporary name it can hold too.
+    return os.path.join(directory, f".{name[:100]}.{secrets.token_hex(6)}.part")
+
+
 def write_stream(chunks: Iterator[bytes], path: str) -> int:
     """Stream ``chunks`` into ``path`` through a temporary file beside it; return the byte count.
 
@@ -303,10 +347,9 @@ def write_stream(chunks: Iterator[bytes], path: str) -> int:
     download never leaves a truncated file that looks complete.
     """
     target = os.path.abspath(path)
-    directory, name = os.path.split(target)
     # Not mkstemp: its 0600 mode would make a user's export unreadable to the group their umask
     # allows. O_EXCL with a random name is just as safe against clobbering.
-    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.part")
+    tmp = _part_name(target)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     written = 0
     try:
@@ -322,8 +365,3 @@ def write_stream(chunks: Iterator[bytes], path: str) -> int:
             pass
         raise
     return written
-
-
-def flatten_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Response headers as a plain dict (repeated headers were joined by the HTTP library)."""
-    return {str(k): str(v) for k, v in headers.items()}

@@ -103,6 +103,8 @@ class RetryPolicy:
         honoured = parse_retry_after(retry_after, now)
         if honoured is not None:
             return min(honoured, self.retry_after_cap)
-        backoff = min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1)))
+        # The exponent is capped: 2.0 ** 1024 overflows a float, and past 2 ** 32 the cap has
+        # long been reached anyway.
+        backoff = min(self.backoff_cap, self.backoff_base * (2.0 ** min(attempt - 1, 32)))
         low, high = self.jitter
         return float(min(self.backoff_cap, backoff + rng(low, high)))

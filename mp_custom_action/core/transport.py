@@ -7,20 +7,27 @@ Why not plain ``session.request()``:
   proxy and CA-bundle variables once, when the transport is made, and still honour them.
 * Requests go straight to the mounted adapter: no redirects (a 3xx is a result), no cookie jar
   (``Cookie`` belongs to the connector, and a shared jar would leak between calls and threads).
-* Every connection a call uses is remembered for the watchdog (watchdog.py), so the total
+* Every connection a call uses is remembered for the watchdog (deadline.py), so the total
   deadline can cut a call that trickles bytes in.
+
+Nothing of ``requests`` or ``urllib3`` leaves this module: :meth:`Transport.open` returns a
+:class:`WireResponse` (status, headers, a body iterator, close), and every exception the libraries
+raise, while connecting or while the body is read, is mapped by :func:`classify` through one table
+(:data:`_FAILURES`) into the error tree, as a :class:`Failure` for the retry policy.
 """
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 import urllib.request
-from collections.abc import Mapping
-from typing import Any, Optional
+from collections.abc import Iterator, Mapping
+from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -28,42 +35,13 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ..errors import BrokenResponseError, ConfigError, ConnectError, RequestTimeout, TransportError
 from ..settings import MAX_PARALLEL
+from .deadline import CallSockets
 from .request import OutgoingRequest
 from .urls import is_loopback, without_query
 
-__all__ = ["CallSockets", "Failure", "Transport"]
+__all__ = ["Failure", "Transport", "WireResponse", "classify"]
 
 _local = threading.local()
-_ABORTED_READ_TIMEOUT = 0.001
-
-
-class CallSockets:
-    """The connections one call has used, so the watchdog can shut them down."""
-
-    __slots__ = ("conns", "fired")
-
-    def __init__(self) -> None:
-        self.conns: list[Any] = []
-        self.fired = False
-
-    def release(self) -> None:
-        """The call is done with its connections (they are back in the pool): forget them."""
-        self.conns.clear()
-
-    def abort(self) -> None:
-        self.fired = True
-        for conn in list(self.conns):
-            sock = getattr(conn, "sock", None) or getattr(conn, "last_sock", None)
-            if sock is None:
-                continue
-            try:
-                # Shutdown wakes a blocked read at once. On Linux, bytes that arrive after a
-                # shutdown are still delivered, so a body that ends only when the connection
-                # closes could go on trickling in; a near-zero timeout makes the next read fail.
-                sock.settimeout(_ABORTED_READ_TIMEOUT)
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def _track(conn: Any) -> None:
@@ -140,9 +118,82 @@ class Failure(Exception):
         self.connect_error = connect_error
 
 
+#: What the HTTP libraries raise, while connecting or while a body is read: all of it is mapped.
+_LIBRARY_ERRORS = (
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
+
+
+class WireResponse:
+    """An answer whose body is not read yet: what :meth:`Transport.open` returns.
+
+    ``headers`` is a plain dict (repeated headers joined by the library); :meth:`header` looks a
+    name up ignoring case. :meth:`chunks` yields the body; a failure while reading it is raised
+    as a :class:`Failure`, never as a library exception.
+    """
+
+    __slots__ = ("_close", "_iter", "headers", "status", "url")
+
+    def __init__(
+        self,
+        status: int,
+        headers: dict[str, str],
+        body: Callable[[int], Iterator[bytes]],
+        close: Callable[[], None],
+        url: str,
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self.url = url
+        self._iter = body
+        self._close = close
+
+    def header(self, name: str) -> Optional[str]:
+        wanted = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == wanted:
+                return value
+        return None
+
+    def chunks(self, size: int) -> Iterator[bytes]:
+        try:
+            yield from self._iter(size)
+        except _LIBRARY_ERRORS as exc:
+            raise classify(exc, self.url) from None
+
+    def close(self) -> None:
+        self._close()
+
+
+def _wire_response(response: requests.Response, url: str) -> WireResponse:
+    return WireResponse(
+        response.status_code,
+        {str(k): str(v) for k, v in response.headers.items()},
+        response.iter_content,
+        response.close,
+        url,
+    )
+
+
 def _env(env: Mapping[str, str], name: str) -> Optional[str]:
     value = env.get(name.lower()) or env.get(name.upper())
     return value.strip() if value and value.strip() else None
+
+
+def _proxy_variable(env: Mapping[str, str], scheme: str) -> str:
+    return f"{scheme.upper()}_PROXY" if _env(env, f"{scheme}_proxy") else "ALL_PROXY"
+
+
+def _socks_available() -> bool:
+    """Without PySocks, urllib3 would fail at the first request, which then looked like a broken
+    answer from Mixpanel after every retry: a proxy that cannot be used is said up front."""
+    import importlib.util
+
+    # PySocks, as urllib3.contrib.socks imports it (importing that would warn, then fail).
+    return importlib.util.find_spec("socks") is not None
 
 
 def _valid_proxy(url: str) -> bool:
@@ -177,11 +228,15 @@ class Transport:
                 # Said here, without the value (it may hold the proxy's password), and not left
                 # to urllib3, whose parse error quotes the whole URL and surfaced as a "broken
                 # response" from Mixpanel.
-                name = f"{scheme.upper()}_PROXY" if _env(env, f"{scheme}_proxy") else "ALL_PROXY"
                 raise ConfigError(
                     "is not a valid proxy URL: expected scheme://[user:password@]host:port, "
                     "with '/', '@', ':' and '%' in the user name or password percent-encoded",
-                    field=name,
+                    field=_proxy_variable(env, scheme),
+                )
+            if proxy.lower().startswith("socks") and not _socks_available():
+                raise ConfigError(
+                    "is a SOCKS proxy, which needs the SOCKS extra: pip install 'requests[socks]'",
+                    field=_proxy_variable(env, scheme),
                 )
         self._no_proxy = _env(env, "no_proxy") or ""
         self._verify: bool | str = (
@@ -223,7 +278,7 @@ class Transport:
         connect_timeout: float,
         read_timeout: float,
         sockets: CallSockets,
-    ) -> requests.Response:
+    ) -> WireResponse:
         """Send ``req`` and return the response with its body not yet read (stream mode)."""
         prepared = requests.PreparedRequest()
         prepared.method = req.method
@@ -237,7 +292,7 @@ class Transport:
         prepared.body = req.body
         _local.call = sockets
         try:
-            return self._adapter.send(
+            response = self._adapter.send(
                 prepared,
                 stream=True,
                 timeout=(connect_timeout, read_timeout),
@@ -245,10 +300,11 @@ class Transport:
                 cert=None,
                 proxies=self.proxies_for(req.url),
             )
-        except requests.RequestException as exc:
+        except _LIBRARY_ERRORS as exc:
             raise classify(exc, req.url) from None
         finally:
             _local.call = None
+        return _wire_response(response, req.url)
 
     def close(self) -> None:
         # urllib3 2's PoolManager.clear() only forgets its pools; their idle keep-alive sockets
@@ -266,14 +322,21 @@ def _reason(exc: BaseException) -> str:
     """A short, credential-free reason: the innermost cause's class and OS error text."""
     seen = 0
     inner: BaseException = exc
+    unresolved = False
     while seen < 8:
         seen += 1
+        unresolved = unresolved or isinstance(inner, socket.gaierror)
+        unresolved = unresolved or type(inner).__name__ == "NameResolutionError"
         nxt = getattr(inner, "reason", None) or inner.__cause__ or inner.__context__
         if nxt is None and inner.args and isinstance(inner.args[0], BaseException):
             nxt = inner.args[0]
         if not isinstance(nxt, BaseException) or nxt is inner:
             break
         inner = nxt
+    if unresolved or isinstance(inner, socket.gaierror):
+        # Said plainly on the first failure: a typo in a host is not worth four retries' doubt.
+        detail = inner.strerror.lower() if isinstance(inner, OSError) and inner.strerror else ""
+        return "host name could not be resolved" + (f": {detail}" if detail else "")
     if isinstance(inner, OSError) and inner.strerror:
         return inner.strerror.lower()
     name = type(inner).__name__
@@ -293,31 +356,48 @@ def _reason(exc: BaseException) -> str:
     return text or name
 
 
-def classify(exc: BaseException, url: str) -> Failure:
-    """Map a ``requests``/``urllib3`` exception to our error, and say whether anything was sent."""
-    where = without_query(url)
-    reason = _reason(exc)
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return Failure(RequestTimeout(f"connect timed out: {where}", url=url), connect_error=True)
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return Failure(RequestTimeout(f"read timed out: {where}", url=url), connect_error=False)
-    if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ProxyError)):
-        return Failure(
-            ConnectError(f"could not connect to {where} ({reason})", url=url), connect_error=True
-        )
-    if isinstance(exc, requests.exceptions.ConnectionError) and _is_connect_phase(exc):
-        return Failure(
-            ConnectError(f"could not connect to {where} ({reason})", url=url), connect_error=True
-        )
-    return Failure(
-        BrokenResponseError(f"broken response from {where} ({reason})", url=url),
-        connect_error=False,
+def _is_connect_phase(exc: BaseException) -> bool:
+    """A ``requests`` ConnectionError raised before anything was sent (no TCP connection made)."""
+    inner = exc.args[0] if exc.args else None
+    reason = getattr(inner, "reason", inner)
+    return isinstance(
+        reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
     )
 
 
-def _is_connect_phase(exc: BaseException) -> bool:
-    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+_CONNECT = "could not connect to {where} ({reason})"
 
-    inner = exc.args[0] if exc.args else None
-    reason = getattr(inner, "reason", inner)
-    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+#: The one table from a library exception to our error: the first row whose class (and test, if
+#: any) matches decides the error, its message, and whether nothing reached the server.
+_FAILURES: tuple[
+    tuple[
+        type[BaseException] | tuple[type[BaseException], ...],
+        Optional[Callable[[BaseException], bool]],
+        type[TransportError],
+        str,
+        bool,
+    ],
+    ...,
+] = (
+    (requests.exceptions.ConnectTimeout, None, RequestTimeout, "connect timed out: {where}", True),
+    (requests.exceptions.ReadTimeout, None, RequestTimeout, "read timed out: {where}", False),
+    (
+        (requests.exceptions.SSLError, requests.exceptions.ProxyError),
+        None,
+        ConnectError,
+        _CONNECT,
+        True,
+    ),
+    (requests.exceptions.ConnectionError, _is_connect_phase, ConnectError, _CONNECT, True),
+    (BaseException, None, BrokenResponseError, "broken response from {where} ({reason})", False),
+)
+
+
+def classify(exc: BaseException, url: str) -> Failure:
+    """Map a ``requests``/``urllib3``/socket exception to our error, and say whether anything was sent."""
+    where = without_query(url)
+    for kinds, test, error, message, connect_error in _FAILURES:
+        if isinstance(exc, kinds) and (test is None or test(exc)):
+            text = message.format(where=where, reason=_reason(exc))
+            return Failure(error(text, url=url), connect_error=connect_error)
+    raise AssertionError("the last row of _FAILURES matches everything")  # pragma: no cover

@@ -29,8 +29,7 @@ Rules, all checked before anything is sent:
 * the query in the relative URL is merged with the Query object; a key present in both with
   different values is an error, the same value in both is sent once.
 
-After joining, :func:`join` asserts that the final URL's origin and base path are the resolved
-ones, so a future change to these rules cannot quietly send a request elsewhere.
+After joining, :func:`join` asserts the resolved origin and base path: no rule change sends elsewhere.
 """
 
 from __future__ import annotations
@@ -43,7 +42,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 from urllib.parse import quote, unquote, urlsplit
 
-from ..errors import OriginError, QueryError, RelativeUrlError, shorten
+from .._text import shorten
+from ..errors import OriginError, QueryError, RelativeUrlError
 from .inputs import LONE_SURROGATE, is_utf8_encodable
 
 __all__ = [
@@ -290,9 +290,10 @@ def merge_query(
     for key, values in obj_values.items():
         if key in url_values:
             if sorted(url_values[key]) != sorted(values):
+                # The values are not quoted: a query value may be a secret.
                 raise QueryError(
-                    f"{key!r} is in both the relative URL ({url_values[key]}) and the Query object "
-                    f"({values}) with different values",
+                    f"{key!r} is in both the relative URL and the Query object, with different "
+                    "values",
                     field=f"{field}.{key}",
                 )
             continue

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .._resources import data_folder
+from .._text import shorten
 from ..core.apis import normalize_region
-from ..core.credentials import ENV_VARS
-from ..errors import ManifestError, shorten
-from ..settings import MAX_PARALLEL
+from ..errors import ManifestError
+from ..settings import ENV_VARS, MAX_PARALLEL
 from .references import Ref, find_refs, substitute
 
 if TYPE_CHECKING:

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import quote, quote_plus
 
+from .._text import one_line
 from ..core.urls import PATH_SAFE, without_query
-from ..errors import InputError, ManifestError, MpError, http_exit_status, one_line
+from ..errors import InputError, ManifestError, MpError, http_exit_status
 from ..settings import MAX_PARALLEL
 from .load import Manifest, ManifestRun, Step, env_value
 from .references import Ref, find_refs, substitute, walk_result
@@ -297,7 +298,7 @@ def _mask(value: Any, sensitive: tuple[str, ...]) -> Any:
             for form in _written_forms(secret):
                 value = value.replace(form, "***")
                 if "..." in value:
-                    # Errors quote long values cut short ("sk_live_0123...", errors.shorten):
+                    # Errors quote long values cut short ("sk_live_0123...", _text.shorten):
                     # a cut form is as secret as the whole one.
                     for end in range(len(form) - 1, 3, -1):
                         value = value.replace(form[:end] + "...", "***...")

@@ -13,15 +13,18 @@ turned into the card inputs the runner already knows (:meth:`Preset.to_inputs`):
 Each path value is percent-encoded as exactly one path segment, so a value can never add a
 segment; the rendered path then goes through the runner's relative-URL checks like any other.
 
-Definitions come from plugins and are untrusted: :mod:`.preset_definitions` checks them
-(:func:`preset_from_definition`, re-exported here). ``jsonschema`` is imported only when a preset
-is built or used.
+This module also holds the path template grammar (:func:`parse_path_template`), which a Preset
+needs to know its path parameters. Definitions come from plugins and are untrusted:
+:mod:`.definitions` checks them (:func:`~.definitions.preset_from_definition`) and builds the
+Preset; :mod:`.run` runs one by name. ``jsonschema`` is imported only when a preset is built or
+used.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,31 +32,87 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from urllib.parse import quote
 
 from ..errors import PresetInputError, ResponseSchemaWarning
-from .definitions import (
-    BODY_KEY,
-    DEFINITION_FIELDS,
-    QUERY_KEY,
-    PresetDefinitionError,
-    parse_path_template,
-    preset_from_definition,
-)
-from .schemas import all_errors, best_error, compile_schema, json_type
+from .schemas import all_errors, best_error, compile_schema, json_type, show
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
     from ..core.results import Result
-    from ..core.runner import PathLike, Runner
 
 __all__ = [
+    "BODY_KEY",
     "DEFINITION_FIELDS",
+    "QUERY_KEY",
     "Preset",
     "PresetDefinitionError",
     "ResponseSchemaWarning",
     "parse_path_template",
-    "preset_from_definition",
-    "run_preset",
 ]
+
+#: The keys of a preset definition given as a dict (what ``presets show`` prints, plus extras).
+DEFINITION_FIELDS = (
+    "name",
+    "api",
+    "method",
+    "path",
+    "summary",
+    "input_schema",
+    "example",
+    "description",
+    "responses",
+)
+
+#: Where the body and the query parameters go in a preset's input; other keys are path values.
+BODY_KEY = "body"
+QUERY_KEY = "query"
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# What a template's literal text may hold: RFC 3986 path characters without "%" (a template
+# spells its text plainly), "@" (userinfo tricks) and "?"/"#" (queries go under ``query``).
+_LITERAL = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:/-]*$")
+
+
+class PresetDefinitionError(ValueError):
+    """A preset definition is unusable; the plugin manager turns this into a warning naming the plugin."""
+
+
+def parse_path_template(path: object) -> tuple[str, ...]:
+    """Check a path template and return its placeholder names, in order.
+
+    >>> parse_path_template("/projects/{projectId}/warehouse-sources/{sourceId}")
+    ('projectId', 'sourceId')
+    """
+    if not isinstance(path, str) or not path:
+        raise PresetDefinitionError(f"path must be a non-empty string, got {show(path)}")
+    if not path.startswith("/"):
+        raise PresetDefinitionError(
+            f"path must be relative to the API's base URL and start with '/', got {show(path)}"
+        )
+    if "//" in path:
+        raise PresetDefinitionError(f"path must not contain '//' (another host), got {show(path)}")
+    names: list[str] = []
+    for name in _PLACEHOLDER.findall(path):
+        if not _PARAM_NAME.match(name) or name in (BODY_KEY, QUERY_KEY):
+            raise PresetDefinitionError(
+                f"path placeholder {{{name}}} is not a valid parameter name"
+            )
+        if name in names:
+            raise PresetDefinitionError(f"path placeholder {{{name}}} appears twice")
+        names.append(name)
+    literal = _PLACEHOLDER.sub("x", path)
+    if not _LITERAL.match(literal):
+        raise PresetDefinitionError(
+            f"path {show(path)} may hold only plain path characters and {{name}} placeholders "
+            "(no '%', '@', '?', '#', '\\', braces or spaces)"
+        )
+    for segment in path.split("/"):
+        if segment in (".", ".."):
+            raise PresetDefinitionError(
+                f"path must not contain '.' or '..' segments, got {show(path)}"
+            )
+    return tuple(names)
+
 
 #: The path parameter filled from the runner's project id (MP_PROJECT_ID) when not given.
 PROJECT_ID_KEY = "projectId"
@@ -66,7 +125,8 @@ def _never(instance: object) -> bool:
 
 @dataclass(frozen=True, eq=False)
 class Preset:
-    """A named, typed action. Build one from a plugin's definition with :func:`preset_from_definition`.
+    """A named, typed action. Build one from a plugin's definition with
+    :func:`~.definitions.preset_from_definition`.
 
     ``responses`` maps an HTTP status (``"200"``) to the JSON Schema of its body, for
     :meth:`check_response`. ``plugin`` names the plugin that offered the preset.
@@ -271,28 +331,3 @@ class Preset:
                 stacklevel=2,
             )
         return problems
-
-
-def run_preset(
-    runner: Runner,
-    name: str,
-    preset_input: object = None,
-    *,
-    check_response: bool = False,
-    strict: Optional[bool] = None,
-    output: Optional[PathLike] = None,
-) -> Result:
-    """Run the preset called ``name`` (the Python twin of ``mp-custom-action preset NAME``).
-
-    ``projectId`` defaults to the runner's project id (MP_PROJECT_ID). The input is checked before
-    anything is sent; ``check_response`` warns (never fails) on a body that does not match the
-    preset's schema for its status.
-    """
-    from .plugins import preset_registry
-
-    preset = preset_registry(strict=strict).get(name)
-    inputs = preset.to_inputs(preset_input, project_id=runner.credentials.project_id)
-    result = runner.run(inputs, output=output)
-    if check_response:
-        preset.warn_response(result)
-    return result

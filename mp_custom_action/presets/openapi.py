@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Optional
 
 __all__ = ["SCHEMA_DIALECT", "definitions_from_openapi"]
 
@@ -58,13 +58,56 @@ def _definition(
     if not name:
         raise ValueError(f"{method.upper()} {path}: operationId is required (it names the preset)")
     where = f"{name} ({method.upper()} {path})"
+    raw_params = [*shared, *operation.get("parameters", [])]
+    properties, required, example, query = _parameters(document, where, raw_params)
+    _request_body(document, where, operation.get("requestBody"), properties, required, example)
+    if query is not None:  # after the body, as the input's keys read: path values, body, query
+        query_schema, query_example = query
+        if query_schema.get("required"):
+            required.append("query")
+        properties["query"] = query_schema
+        if query_example:
+            example["query"] = query_example
+    input_schema = {
+        "$schema": SCHEMA_DIALECT,
+        "title": f"{name} input",
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+    definition: dict[str, Any] = {
+        "name": name,
+        "api": operation.get("x-mp-api", default_api),
+        "method": method.upper(),
+        "path": path,
+        "summary": operation.get("summary", ""),
+        "description": operation.get("description", ""),
+        "input_schema": input_schema,
+        "responses": _responses(document, operation.get("responses") or {}),
+    }
+    # An example that lacks a required part would be refused as not fitting its own schema;
+    # better no example than a preset lost to a missing one.
+    if example and all(key in example for key in required):
+        definition["example"] = example
+    return definition
 
+
+def _parameters(
+    document: Mapping[str, Any], where: str, raw_params: list[Any]
+) -> tuple[
+    dict[str, Any], list[str], dict[str, Any], Optional[tuple[dict[str, Any], dict[str, Any]]]
+]:
+    """Path parameters become top-level input properties; query parameters the ``query`` schema.
+
+    Returns the path properties, their required names and example, and (schema, example) of
+    ``query`` when there are query parameters.
+    """
     # Operation parameters override path-item ones with the same name and location.
     params: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for raw in [*shared, *operation.get("parameters", [])]:
+    for raw in raw_params:
         param = _resolve(document, raw)
         params[(param["name"], param["in"])] = param
-
     properties: dict[str, Any] = {}
     required: list[str] = []
     example: dict[str, Any] = {}
@@ -86,45 +129,47 @@ def _definition(
                 query_example[pname] = param["example"]
         else:
             raise ValueError(f"{where}: {location} parameters are not supported ({pname})")
-
-    body = operation.get("requestBody")
-    if body is not None:
-        body = _resolve(document, body)
-        media = (body.get("content") or {}).get("application/json")
-        if media is None:
-            raise ValueError(f"{where}: only application/json request bodies are supported")
-        schema = _inline(document, media.get("schema", {}))
-        if body.get("description"):
-            schema.setdefault("description", body["description"])
-        properties["body"] = schema
-        if body.get("required"):
-            required.append("body")
-        if "example" in media:
-            example["body"] = copy.deepcopy(media["example"])
-
-    if query_props:
-        query_schema: dict[str, Any] = {
-            "type": "object",
-            "properties": query_props,
-            "additionalProperties": False,
-        }
-        if query_required:
-            query_schema["required"] = query_required
-            required.append("query")
-        properties["query"] = query_schema
-        if query_example:
-            example["query"] = query_example
-
-    input_schema = {
-        "$schema": SCHEMA_DIALECT,
-        "title": f"{name} input",
+    if not query_props:
+        return properties, required, example, None
+    query_schema: dict[str, Any] = {
         "type": "object",
-        "properties": properties,
-        "required": required,
+        "properties": query_props,
         "additionalProperties": False,
     }
+    if query_required:
+        query_schema["required"] = query_required
+    return properties, required, example, (query_schema, query_example)
+
+
+def _request_body(
+    document: Mapping[str, Any],
+    where: str,
+    body: Any,
+    properties: dict[str, Any],
+    required: list[str],
+    example: dict[str, Any],
+) -> None:
+    """The JSON request body becomes the ``body`` input property (added in place)."""
+    if body is None:
+        return
+    body = _resolve(document, body)
+    media = (body.get("content") or {}).get("application/json")
+    if media is None:
+        raise ValueError(f"{where}: only application/json request bodies are supported")
+    schema = _inline(document, media.get("schema", {}))
+    if body.get("description"):
+        schema.setdefault("description", body["description"])
+    properties["body"] = schema
+    if body.get("required"):
+        required.append("body")
+    if "example" in media:
+        example["body"] = copy.deepcopy(media["example"])
+
+
+def _responses(document: Mapping[str, Any], declared: Mapping[Any, Any]) -> dict[str, Any]:
+    """The JSON body schema of each declared status."""
     responses = {}
-    for status, response in (operation.get("responses") or {}).items():
+    for status, response in declared.items():
         response = _resolve(document, response)
         media = (response.get("content") or {}).get("application/json")
         if media and "schema" in media:
@@ -132,22 +177,7 @@ def _definition(
                 "$schema": SCHEMA_DIALECT,
                 **_inline(document, media["schema"]),
             }
-
-    definition: dict[str, Any] = {
-        "name": name,
-        "api": operation.get("x-mp-api", default_api),
-        "method": method.upper(),
-        "path": path,
-        "summary": operation.get("summary", ""),
-        "description": operation.get("description", ""),
-        "input_schema": input_schema,
-        "responses": responses,
-    }
-    # An example that lacks a required part would be refused as not fitting its own schema;
-    # better no example than a preset lost to a missing one.
-    if example and all(key in example for key in required):
-        definition["example"] = example
-    return definition
+    return responses
 
 
 def _schema_with_description(

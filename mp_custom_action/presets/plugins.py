@@ -25,7 +25,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ..core.apis import ApiRegistry, api_from_definition
+from .._text import first_line as _first_line
+from ..core.apis import ApiRegistry, ApiSpec, api_from_definition
 from ..errors import PluginError, PluginWarning, PresetInputError
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ __all__ = [
     "PluginFault",
     "PluginSet",
     "PresetRegistry",
+    "api_lookup",
     "load_plugins",
     "loaded_plugins",
     "plugin_api_registry",
@@ -227,6 +229,13 @@ def load_plugins(
         api_defs.append((name, results.get(_HOOK_APIS, [])))
         preset_defs.append((name, results.get(_HOOK_PRESETS, []), ours))
 
+    out.apis = _api_registry(api_defs, out)
+    out.presets = _preset_registry(preset_defs, out.apis, out)
+    return out
+
+
+def _api_registry(api_defs: list[tuple[str, list[Any]]], out: PluginSet) -> ApiRegistry:
+    """The built-in selectors plus each plugin's that passes its checks (a fault otherwise)."""
     from ..core.apis import builtin_registry
 
     apis = ApiRegistry(list(builtin_registry))  # a copy: plugins never change the built-in one
@@ -236,9 +245,15 @@ def load_plugins(
                 apis.add(api_from_definition(definition, plugin=name))
             except Exception as exc:  # a definition is untrusted data: any failure refuses it
                 out.faults.append(PluginFault(name, f"API selector refused: {_one_line(exc)}"))
-    out.apis = apis
+    return apis
 
-    from .definitions import PresetDefinitionError, preset_from_definition
+
+def _preset_registry(
+    preset_defs: list[tuple[str, list[Any], bool]], apis: ApiRegistry, out: PluginSet
+) -> PresetRegistry:
+    """Each plugin's presets that pass their checks (a fault naming the plugin otherwise)."""
+    from .definitions import preset_from_definition
+    from .model import PresetDefinitionError
 
     presets = []
     for name, definitions, ours in preset_defs:
@@ -251,8 +266,7 @@ def load_plugins(
                 out.faults.append(PluginFault(name, f"preset refused: {_first_line(str(exc))}"))
             except Exception as exc:  # what the checks did not foresee still refuses only this one
                 out.faults.append(PluginFault(name, f"preset refused: {_one_line(exc)}"))
-    out.presets = PresetRegistry(presets)
-    return out
+    return PresetRegistry(presets)
 
 
 def _importer(module: str) -> Callable[[], Any]:
@@ -326,13 +340,6 @@ def _one_line(exc: BaseException) -> str:
     return f"{kind}: {first}" if first else kind
 
 
-def _first_line(text: str, limit: int = 300) -> str:
-    # A plugin's message may span lines (pluggy's validation errors do): fold it into one, and
-    # keep a runaway message from flooding the terminal.
-    folded = " ".join(text.split())
-    return folded if len(folded) <= limit else folded[: limit - 3] + "..."
-
-
 def _names(plugins: Iterable[str]) -> str:
     return " and ".join(repr(p) for p in plugins)
 
@@ -372,3 +379,16 @@ def plugin_api_registry(*, strict: Optional[bool] = None) -> ApiRegistry:
     plugins = loaded_plugins()
     plugins.report(strict)
     return plugins.apis
+
+
+def api_lookup(name: object) -> ApiSpec:
+    """An API selector by name: built-in ones first, plugins loaded only for a name we lack.
+
+    The lookup to give :class:`~mp_custom_action.core.runner.Runner` (``apis=api_lookup``) so that
+    it knows the selectors plugins add; the command line does.
+    """
+    from ..core.apis import builtin_registry
+
+    if name in builtin_registry:
+        return builtin_registry.get(name)
+    return plugin_api_registry().get(name)

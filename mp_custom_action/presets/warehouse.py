@@ -256,7 +256,7 @@ class WarehouseConnectors:
         return self._run("triggerWarehouseRun", {"sourceId": source_id}, project_id)
 
     def _run(self, name: str, preset_input: dict[str, Any], project_id: Optional[int]) -> Result:
-        from .model import run_preset
+        from .run import run_preset
 
         chosen = project_id if project_id is not None else self.project_id
         if chosen is not None:

@@ -17,7 +17,7 @@ from clocks import FakeClock
 
 from mp_custom_action.bulk.budgets import Budgets, Ledger, ledger_path
 from mp_custom_action.core.runner import Runner
-from mp_custom_action.errors import BudgetSpent, ExitStatus, InputError
+from mp_custom_action.errors import BudgetSpentError, ExitStatus, InputError
 from mp_custom_action.sandbox import Sandbox
 
 SECRET = "budget-test-secret-value"
@@ -79,7 +79,7 @@ def test_no_wait_raises_at_once_naming_the_limit_project_and_time(tmp_path: Path
         release = b(req, 300.0)
         assert release is not None
         release()
-    with pytest.raises(BudgetSpent) as caught:
+    with pytest.raises(BudgetSpentError) as caught:
         b(req, 300.0)
     until = time.strftime("%H:%M:%S", time.localtime(clock.wall() + 3600))
     assert str(caught.value) == f"Query budget for project 4242 spent until {until}"
@@ -94,7 +94,7 @@ def test_a_wait_past_the_calls_deadline_fails_without_waiting(tmp_path: Path) ->
     req = query(runner())
     for _ in range(60):
         b(req, 300.0)()  # type: ignore[misc]
-    with pytest.raises(BudgetSpent, match="past this call's deadline"):
+    with pytest.raises(BudgetSpentError, match="past this call's deadline"):
         b(req, 300.0)
     assert clock.sleeps == []
 
@@ -104,7 +104,7 @@ def test_five_queries_at_once_and_the_sixth_waits_for_one_to_end(tmp_path: Path)
     b, _ = budgets(tmp_path, clock, wait=False)
     req = query(runner())
     held = [b(req, 300.0) for _ in range(5)]
-    with pytest.raises(BudgetSpent):
+    with pytest.raises(BudgetSpentError):
         b(req, 300.0)
     held[0]()  # type: ignore[misc]
     assert b(req, 300.0) is not None
@@ -173,7 +173,7 @@ def test_the_ledger_is_shared_with_other_processes(tmp_path: Path) -> None:
     b = Budgets(path, env={}, wait=False)
     row = next(r for r in b.snapshot() if r["limit"] == "Query")
     assert row["windows"][0]["used"] == 60 and row["windows"][0]["left"] == 0
-    with pytest.raises(BudgetSpent):
+    with pytest.raises(BudgetSpentError):
         b(query(runner()), 60.0)
 
 
@@ -183,7 +183,7 @@ def test_a_dead_process_does_not_hold_a_call_in_flight(tmp_path: Path) -> None:
     req = query(runner())
     for _ in range(5):
         b(req, 300.0)  # never released: as if the process had been killed mid-call
-    with pytest.raises(BudgetSpent):
+    with pytest.raises(BudgetSpentError):
         b(req, 300.0)
     b.ledger = Ledger(b.ledger.path, pid_alive=lambda pid: False)
     assert b(req, 300.0) is not None

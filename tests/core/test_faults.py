@@ -282,10 +282,12 @@ def test_fault_through_the_cli(
     ):
         monkeypatch.setenv(var, CREDENTIALS[name])
     if "max_body_bytes" in scenario.options:
-        from mp_custom_action.core import runner as runner_module
+        from mp_custom_action import settings
 
         monkeypatch.setitem(
-            runner_module.DEFAULTS, "max_body_bytes", scenario.options["max_body_bytes"]
+            settings.DEFAULTS,  # type: ignore[arg-type]
+            "max_body_bytes",
+            scenario.options["max_body_bytes"],
         )
     out = cli(
         "call",

@@ -481,7 +481,9 @@ def test_a_post_whose_answer_broke_mid_body_is_not_repeated(
 def test_unbounded_or_odd_timeouts_are_refused(value: str) -> None:
     from mp_custom_action.errors import InputError
 
-    with pytest.raises(InputError, match="timeout: expected a number of seconds > 0 and at most"):
+    with pytest.raises(
+        InputError, match="MP_TIMEOUT: expected a number of seconds > 0 and at most"
+    ):
         Runner(env={"MP_TIMEOUT": value})
 
 
@@ -490,7 +492,7 @@ def test_a_finished_call_lets_go_of_its_pooled_connection() -> None:
     # the finished call's deadline must not shut that socket down.
     import socket
 
-    from mp_custom_action.core.transport import CallSockets
+    from mp_custom_action.core.deadline import CallSockets
 
     mine, peer = socket.socketpair()
 

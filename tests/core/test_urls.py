@@ -139,6 +139,14 @@ def test_same_key_different_values_is_an_error() -> None:
         url("query", "/2.0/events?type=general", query={"type": "unique"})
 
 
+def test_a_query_key_in_both_places_quotes_neither_value() -> None:
+    # Either value may be a secret (an api_key, a signed token): the message names the key only.
+    with pytest.raises(QueryError) as info:
+        url("query", "/2.0/events?api_key=from-url-s3cret", query={"api_key": "from-object-s3cret"})
+    assert "s3cret" not in str(info.value)
+    assert "'api_key' is in both the relative URL and the Query object" in str(info.value)
+
+
 def test_nested_query_values_go_as_compact_json_and_none_is_dropped() -> None:
     got = url("export", "", query={"event": [["a", "b"]], "where": {"x": 1}, "skip": None})
     assert got.endswith("?event=%5B%22a%22%2C%22b%22%5D&where=%7B%22x%22%3A1%7D")

@@ -1,6 +1,6 @@
-"""Where definitions are checked: preset definitions in preset_definitions.py (re-exported by
-presets.py), API selectors in apis.api_from_definition; the shipped presets skip only the
-metaschema check, which is made here once."""
+"""Where definitions are checked: preset definitions in presets/definitions.py (with the path
+grammar of presets/model.py), API selectors in apis.api_from_definition; the shipped presets skip
+only the metaschema check, which is made here once."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from mp_custom_action.presets.plugins import load_plugins
 from mp_custom_action.presets.schemas import schema_problem
 
 
-def test_presets_re_exports_the_definition_checks() -> None:
-    for name in preset_definitions.__all__:
-        assert getattr(presets, name) is getattr(preset_definitions, name)
+def test_the_definition_checks_use_the_models_path_grammar() -> None:
+    # One grammar: the model owns it, the definition checks use it (no copy, no re-export).
+    assert preset_definitions.parse_path_template is presets.parse_path_template
+    assert not hasattr(presets, "preset_from_definition")
 
 
 def test_an_api_selector_from_a_dict_is_checked_and_names_its_plugin() -> None:

@@ -12,13 +12,13 @@ from mp_custom_action.core.runner import Runner
 from mp_custom_action.errors import PresetInputError
 from mp_custom_action.presets import model as presets_module
 from mp_custom_action.presets.builtin import action_documents
+from mp_custom_action.presets.definitions import preset_from_definition
 from mp_custom_action.presets.docs import builtin_presets
 from mp_custom_action.presets.model import (
     Preset,
     PresetDefinitionError,
     ResponseSchemaWarning,
     parse_path_template,
-    preset_from_definition,
 )
 from mp_custom_action.presets.openapi import definitions_from_openapi
 

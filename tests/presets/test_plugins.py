@@ -24,6 +24,7 @@ from presets_support import (
 )
 
 import mp_custom_action
+from mp_custom_action.core.runner import Runner
 from mp_custom_action.errors import PluginError, PluginWarning
 from mp_custom_action.presets import plugins as plugin_manager
 from mp_custom_action.presets.plugins import plugin_api_registry, preset_registry
@@ -471,3 +472,27 @@ def test_a_definition_that_breaks_the_checks_themselves_is_refused(plugins: Plug
     # re's own wording, which varies across Python versions after this prefix
     assert api.startswith("plugin 'odd': API selector refused: expected string or bytes-like")
     assert preset == "plugin 'odd': preset refused: RuntimeError: cannot read me"
+
+
+def test_the_runner_knows_plugin_selectors_only_through_its_apis_seam(plugins: Plugins) -> None:
+    # core never imports presets: a bare Runner knows the built-in selectors; the lookup the
+    # command line injects (presets.plugins.api_lookup) adds the plugins' ones.
+    from mp_custom_action.errors import UnknownApiError
+    from mp_custom_action.presets.plugins import api_lookup
+
+    plugins.add(
+        "annotations",
+        "from mp_custom_action import hookimpl\n\n"
+        "@hookimpl\n"
+        "def mp_custom_action_apis():\n"
+        "    return [{'name': 'annotations',\n"
+        "             'base_urls': {r: 'https://mixpanel.com/api/app' for r in ('us', 'eu', 'in')},\n"
+        "             'accepts': ['service_account']}]\n",
+    )
+    inputs = {"method": "GET", "api": "annotations", "relative_url": "/x"}
+    bare = Runner(username="u", secret="s", project_id=1, env={})
+    with pytest.raises(UnknownApiError):
+        bare.prepare(inputs)
+    assert bare.prepare(inputs, apis=api_lookup).url == "https://mixpanel.com/api/app/x"
+    injected = Runner(username="u", secret="s", project_id=1, env={}, apis=api_lookup)
+    assert injected.prepare(inputs).api.plugin == "annotations"

@@ -81,7 +81,7 @@ def python_blocks(page: str) -> list[str]:
 
 def test_the_plugin_snippet_in_the_docs_defines_a_valid_preset() -> None:
     from mp_custom_action.core.apis import builtin_registry
-    from mp_custom_action.presets.model import preset_from_definition
+    from mp_custom_action.presets.definitions import preset_from_definition
 
     plugin, usage = python_blocks("plugins.md")
     namespace: dict[str, object] = {}

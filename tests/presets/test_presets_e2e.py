@@ -24,7 +24,8 @@ from presets_support import (
 
 from mp_custom_action.core.runner import Runner
 from mp_custom_action.errors import PresetInputError
-from mp_custom_action.presets.model import ResponseSchemaWarning, run_preset
+from mp_custom_action.presets.model import ResponseSchemaWarning
+from mp_custom_action.presets.run import run_preset
 from mp_custom_action.presets.warehouse import WarehouseConnectors
 from mp_custom_action.sandbox import Sandbox
 
