@@ -251,7 +251,7 @@ def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def test_cli_no_wait_is_exit_8_and_sends_nothing(
+def test_cli_no_wait_is_exit_9_and_sends_nothing(
     ledger: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with Sandbox() as sb:
