@@ -384,3 +384,9 @@ def test_sandbox_stream_rate_still_serves_whole_bodies(tmp_path: Path) -> None:
     assert summary.events == 48
     with pytest.raises(ValueError, match="stream_rate"):
         Sandbox(stream_rate=-1.0)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "fast", "inf"])
+def test_sandbox_refuses_a_bad_stream_rate(value: str) -> None:
+    out = cli("sandbox", "--stream-rate", value)
+    assert out.exit_status == 2 and "--stream-rate" in out.stderr
