@@ -16,10 +16,10 @@ import shutil
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from .windows import Window
 
-__all__ = ["OneFile", "PerWindow", "Target", "count_lines", "keep_window"]
+__all__ = ["OneFile", "PerWindow", "Target", "count_lines", "keep_window", "output_error"]
 
 _BLOCK = 1 << 20
 
@@ -128,16 +128,22 @@ class OneFile:
         return self.parts / f"{w.name}.jsonl"
 
     def commit(self, w: Window, part: Path, events: int, nbytes: int) -> None:
-        with open(self.path, "ab") as out, open(part, "rb") as src:
-            shutil.copyfileobj(src, out, _BLOCK)
-            if nbytes and not _ends_with_newline(part):
-                out.write(b"\n")  # the next window's first line must not join this one's last
-            out.flush()
-            os.fsync(out.fileno())
-            end = out.tell()
-        part.unlink()
-        self.state.done.append({"window": w.name, "events": events, "bytes": nbytes, "end": end})
-        self.state.save()
+        try:
+            with open(self.path, "ab") as out, open(part, "rb") as src:
+                shutil.copyfileobj(src, out, _BLOCK)
+                if nbytes and not _ends_with_newline(part):
+                    out.write(b"\n")  # the next window's first line must not join this one's last
+                out.flush()
+                os.fsync(out.fileno())
+                end = out.tell()
+            part.unlink()
+            self.state.done.append(
+                {"window": w.name, "events": events, "bytes": nbytes, "end": end}
+            )
+            self.state.save()
+        except OSError as exc:
+            # The state still ends at the last window written whole: --resume cuts this one off.
+            raise output_error(self.path, exc) from None
 
     def discard(self, part: Optional[Path]) -> None:
         if part is not None:
@@ -186,6 +192,12 @@ class PerWindow:
 
     def files(self, windows: list[Window]) -> list[str]:
         return [str(p) for p in (self.path / f"{w.name}.jsonl" for w in windows) if p.exists()]
+
+
+def output_error(path: Path, exc: OSError) -> OutputError:
+    """A local write failure (disk full...): the answer came; fetching it again would not help."""
+    reason = (exc.strerror or type(exc).__name__).lower()
+    return OutputError(f"cannot write {str(path)!r}: {reason}", path=str(path))
 
 
 def _ends_with_newline(path: Path) -> bool:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
 
 from ..errors import InputError, MpError
 from ..settings import MAX_PARALLEL
-from .export_files import OneFile, PerWindow, Target, count_lines, keep_window
+from .export_files import OneFile, PerWindow, Target, count_lines, keep_window, output_error
 from .windows import DateLike, Window, plan_windows
 
 if TYPE_CHECKING:
@@ -274,9 +274,13 @@ def _fetch(runner: Runner, request: OutgoingRequest, w: Window, target: Target) 
                 "status_code": result.status_code,
             },
         )
-    if not w.whole_days:
-        keep_window(part, w)
-    events, nbytes = count_lines(part)
+    try:
+        if not w.whole_days:
+            keep_window(part, w)
+        events, nbytes = count_lines(part)
+    except OSError as exc:
+        error = output_error(part, exc)
+        return _Fetched(w, failure=_failure(w, str(error), int(error.exit_status)))
     return _Fetched(w, part=part, events=events, nbytes=nbytes)
 
 

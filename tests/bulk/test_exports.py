@@ -390,3 +390,34 @@ def test_sandbox_stream_rate_still_serves_whole_bodies(tmp_path: Path) -> None:
 def test_sandbox_refuses_a_bad_stream_rate(value: str) -> None:
     out = cli("sandbox", "--stream-rate", value)
     assert out.exit_status == 2 and "--stream-rate" in out.stderr
+
+
+def test_a_full_disk_is_an_output_error_and_resume_recovers(
+    tmp_path: Path, export_server: ExportServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import shutil
+
+    from mp_custom_action.errors import OutputError
+
+    out = tmp_path / "o.jsonl"
+    real = shutil.copyfileobj
+    calls = {"n": 0}
+
+    def copy(src: Any, dst: Any, length: int = 0) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            dst.write(src.read(100))  # part of the second window, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(src, dst, length)
+
+    monkeypatch.setattr(shutil, "copyfileobj", copy)
+    with fast_runner(export_server.srv.origin) as runner:
+        with pytest.raises(OutputError, match="no space left on device") as caught:
+            export_range(runner, "2024-01-01", "2024-01-03", output=out)
+        assert caught.value.exit_status == 8
+        again = export_range(runner, "2024-01-01", "2024-01-03", output=out, resume=True)
+    assert (again.resumed, again.fetched) == (1, 2)
+    assert out.read_bytes() == b"".join(
+        export_server.body(d) for d in ("2024-01-01", "2024-01-02", "2024-01-03")
+    )
