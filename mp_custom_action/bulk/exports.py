@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Union
 
 from ..errors import InputError, MpError
 from ..settings import MAX_PARALLEL
@@ -121,13 +121,15 @@ def export_range(
     where: Optional[str] = None,
     limit: Optional[int] = None,
     resume: bool = False,
-    progress: Optional[Progress] = None,
+    progress: Union[Progress, bool, str, None] = None,
 ) -> ExportSummary:
     """Export ``from_date``..``to_date`` (inclusive) by windows; see the module docstring.
 
     Every input is checked, and every window's request built, before anything is sent. A window
     answered with an HTTP error, or that fails in transport, starts no more windows; those in
     flight finish, and the summary lists it in ``failed`` (``resume=True`` carries on later).
+    ``progress``: as for ``import_files`` (``None`` on stderr, a bar on a terminal; ``False``
+    silent; ``"bar"``/``"lines"``), or an object with ``advance`` and ``note``.
     """
     at_once = _parallel(parallel)
     windows, requests = window_requests(runner, from_date, to_date, window, event, where, limit)
@@ -151,13 +153,32 @@ def export_range(
     done = target.start()
     summary.resumed = sum(1 for w in windows if w.name in done)
     todo = [w for w in windows if w.name not in done]
+    reporter, close = _reporter(progress)
     try:
-        _run(runner, todo, requests, at_once, target, summary, progress)
+        _run(runner, todo, requests, at_once, target, summary, reporter)
     finally:
         target.close()
+        if close is not None:
+            close()
         summary.seconds = time.monotonic() - started
         summary.files = target.files(windows)
     return summary
+
+
+def _reporter(
+    progress: Union[Progress, bool, str, None],
+) -> tuple[Optional[Progress], Optional[Callable[[], None]]]:
+    """The progress to report to, and what closes it (``None`` when the caller owns it)."""
+    if progress is False:
+        return None, None
+    if progress is None or isinstance(progress, (bool, str)):
+        try:
+            from .progress import Progress as Shared  # type: ignore[import-not-found, unused-ignore]
+        except ImportError:  # bulk/progress.py not here yet: plain lines
+            from .progress_export import Progress as Shared
+        shared = Shared("export", mode=progress)
+        return shared, shared.close
+    return progress, None
 
 
 def window_requests(

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import threading
-import time
 from typing import Any
 
 from ..errors import ExitStatus
@@ -67,25 +64,20 @@ def run_export(args: argparse.Namespace) -> int:
     with open_runner(args) as runner:
         if args.dry_run:
             return _dry_run(runner, args)
-        progress = None if getattr(args, "quiet", False) else _progress()
-        try:
-            summary = export_range(
-                runner,
-                args.from_date,
-                args.to_date,
-                window=args.window,
-                parallel=args.parallel,
-                output=args.output,
-                output_dir=args.output_dir,
-                event=args.event,
-                where=args.where,
-                limit=args.limit,
-                resume=args.resume,
-                progress=progress,
-            )
-        finally:
-            if progress is not None:
-                progress.close()
+        summary = export_range(
+            runner,
+            args.from_date,
+            args.to_date,
+            window=args.window,
+            parallel=args.parallel,
+            output=args.output,
+            output_dir=args.output_dir,
+            event=args.event,
+            where=args.where,
+            limit=args.limit,
+            resume=args.resume,
+            progress=False if getattr(args, "quiet", False) else None,
+        )
     print_json(summary.to_dict())
     if summary.failed:
         return int(summary.failed[0].get("exit_status") or ExitStatus.ERROR)
@@ -100,47 +92,3 @@ def _dry_run(runner: Any, args: argparse.Namespace) -> int:
     )
     print_json({"windows": len(windows), "requests": [r.describe() for r in requests]})
     return int(ExitStatus.OK)
-
-
-def _progress() -> Any:
-    try:
-        from ..bulk.progress import Progress  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        return _Lines()
-    return Progress("export")
-
-
-class _Lines:
-    """Plain progress lines on stderr, one a window at most every few seconds (and the last)."""
-
-    def __init__(self, interval: float = 2.0) -> None:
-        self.records = self.nbytes = self.windows = 0
-        self._interval = interval
-        self._start = self._last = time.monotonic()
-        self._lock = threading.Lock()
-
-    def advance(self, records: int = 0, nbytes: int = 0) -> None:
-        with self._lock:
-            self.windows += 1
-            self.records += records
-            self.nbytes += nbytes
-            now = time.monotonic()
-            if now - self._last >= self._interval:
-                self._last = now
-                self._line(now)
-
-    def note(self, text: str) -> None:
-        print(f"mp-custom-action: export: {text}", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.windows:
-            self._line(time.monotonic())
-
-    def _line(self, now: float) -> None:
-        seconds = max(now - self._start, 1e-9)
-        print(
-            f"mp-custom-action: export: {self.windows} windows, {self.records:,} events, "
-            f"{self.nbytes / 1e6:,.1f} MB, {self.nbytes / 1e6 / seconds:,.1f} MB/s",
-            file=sys.stderr,
-            flush=True,
-        )

@@ -310,14 +310,43 @@ def test_export_command_prints_a_summary_and_progress(
     try:
         for name, value in sb.env().items():
             monkeypatch.setenv(name, value)
-        out = cli("export", "--origin", sb.origin, "--from-date", "2024-01-01", "--to-date",
-                  "2024-01-03", "--parallel", "3", "-o", str(tmp_path / "e.jsonl"))  # fmt: skip
+        args = ("--origin", sb.origin, "--from-date", "2024-01-01", "--to-date", "2024-01-03")
+        out = cli("export", *args, "--parallel", "3", "-o", str(tmp_path / "e.jsonl"))
+        quiet = cli("export", "-q", *args, "-o", str(tmp_path / "q.jsonl"))
     finally:
         sb.stop()
     assert out.exit_status == 0, out.stderr
     assert out.json["events"] == 144 and out.json["windows"] == 3 and out.json["ok"] is True
-    assert "3 windows, 144 events" in out.stderr
+    assert out.stderr.startswith("export: 144 records, 0.0 MB, ") and out.stderr.endswith(
+        ", done\n"
+    )
     assert sb.credentials["secret"] not in out.stderr + out.stdout
+    assert quiet.exit_status == 0 and quiet.stderr == ""
+
+
+def test_progress_false_is_silent_and_an_object_is_told(
+    tmp_path: Path, export_server: ExportServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Told:
+        def __init__(self) -> None:
+            self.records = self.nbytes = 0
+            self.notes: list[str] = []
+
+        def advance(self, records: int = 0, nbytes: int = 0) -> None:
+            self.records += records
+            self.nbytes += nbytes
+
+        def note(self, text: str) -> None:
+            self.notes.append(text)
+
+    told = Told()
+    export_server.fail = {"2024-01-02": 404}
+    with fast_runner(export_server.srv.origin) as runner:
+        export_range(runner, "2024-01-01", "2024-01-01", output=tmp_path / "a", progress=False)
+        assert capsys.readouterr().err == ""
+        export_range(runner, "2024-01-01", "2024-01-02", output=tmp_path / "b", progress=told)
+    assert told.records == 50 and told.nbytes == len(export_server.body("2024-01-01"))
+    assert told.notes == ["window 2024-01-02 failed: HTTP 404: no 2024-01-02"]
 
 
 def test_export_command_exit_status_of_a_failed_window(
