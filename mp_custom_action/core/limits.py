@@ -13,7 +13,15 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-__all__ = ["LIMITS", "ProjectLimit", "Rate", "at_once_for", "limits_for", "project_of"]
+__all__ = [
+    "LIMITS",
+    "ProjectLimit",
+    "Rate",
+    "at_once_for",
+    "limits_for",
+    "per_second_for",
+    "project_of",
+]
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,16 @@ def at_once_for(api: str) -> Optional[int]:
     for limit in LIMITS:
         if limit.api == api and limit.path is None and limit.at_once is not None:
             return limit.at_once
+    return None
+
+
+def per_second_for(api: str) -> Optional[int]:
+    """The most calls of ``api`` Mixpanel allows to start in one second (``None``: unpublished)."""
+    for limit in LIMITS:
+        if limit.api == api and limit.path is None:
+            for rate in limit.rates:
+                if rate.seconds == 1.0:
+                    return rate.amount
     return None
 
 

@@ -46,3 +46,13 @@ def test_at_once_and_the_project_of_a_call() -> None:
     assert project_of("lexicon", "/4242/schemas/event", None) == "4242"
     assert project_of("connectors", "/projects/77/warehouse-sources", None) == "77"
     assert project_of("query", "/2.0/engage", None) is None
+
+
+def test_parallel_manifests_take_their_numbers_from_the_table() -> None:
+    from mp_custom_action.core.limits import per_second_for
+    from mp_custom_action.manifests.parallel import LIMITS as MANIFEST_LIMITS
+
+    assert MANIFEST_LIMITS["query"].at_once == at_once_for("query") == 5
+    assert MANIFEST_LIMITS["export"].at_once == at_once_for("export") == 100
+    assert MANIFEST_LIMITS["export"].starts == per_second_for("export") == 3
+    assert per_second_for("query") is None
