@@ -51,6 +51,7 @@ environment:
   MP_TIMEOUT, MP_RETRIES   total deadline in seconds (default 300); retries (default 4, max 100)
   MP_PROFILE, MP_CONFIG    profile name and config file (see docs/configuration.md)
   MP_STRICT_PLUGINS=1      a plugin that fails to load is an error, not a warning
+  MP_BUDGETS, MP_BUDGETS_FILE  rate budgets: on (default), all (loopback too), off; the ledger
 """
 
 
