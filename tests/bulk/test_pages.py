@@ -17,7 +17,7 @@ from mp_custom_action.errors import InputError
 from mp_custom_action.sandbox import Sandbox
 
 SECRET = "pages-test-secret"
-ENGAGE = {"method": "GET", "api": "query", "relative_url": "/2.0/engage"}
+ENGAGE = {"method": "POST", "api": "query", "relative_url": "/2.0/engage"}
 
 
 @pytest.fixture
@@ -163,7 +163,7 @@ def env(profiles: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
 
 
 def test_call_paginate_prints_json_lines(env: Sandbox) -> None:
-    out = cli("call", "GET", "query", "/2.0/engage", "--origin", env.origin, "--paginate")
+    out = cli("call", "POST", "query", "/2.0/engage", "--origin", env.origin, "--paginate")
     assert out.exit_status == 0
     lines = [json.loads(x) for x in out.stdout.splitlines()]
     assert [x["$distinct_id"] for x in lines] == [f"u{i:04d}" for i in range(2500)]
@@ -171,7 +171,7 @@ def test_call_paginate_prints_json_lines(env: Sandbox) -> None:
 
 
 def test_call_merge_pages_prints_one_result(env: Sandbox) -> None:
-    out = cli("call", "GET", "query", "/2.0/engage", "--origin", env.origin, "--merge-pages",
+    out = cli("call", "POST", "query", "/2.0/engage", "--origin", env.origin, "--merge-pages",
               "--max-pages", "2")  # fmt: skip
     assert out.exit_status == 0
     assert out.json["status_code"] == 200 and out.json["pages"] == 2
@@ -182,9 +182,9 @@ def test_call_merge_pages_prints_one_result(env: Sandbox) -> None:
     ("args", "words"),
     [
         (("GET", "query", "/2.0/events/names", "--paginate"), "does not page"),
-        (("GET", "query", "/2.0/engage", "--max-pages", "3"), "--max-pages: needs --paginate"),
-        (("GET", "query", "/2.0/engage", "--paginate", "--merge-pages"), "choose one"),
-        (("GET", "query", "/2.0/engage", "--paginate", "-o", "x.json"), "--output"),
+        (("POST", "query", "/2.0/engage", "--max-pages", "3"), "--max-pages: needs --paginate"),
+        (("POST", "query", "/2.0/engage", "--paginate", "--merge-pages"), "choose one"),
+        (("POST", "query", "/2.0/engage", "--paginate", "-o", "x.json"), "--output"),
     ],
 )
 def test_paging_options_misused_are_input_errors(
@@ -203,7 +203,7 @@ def test_preset_takes_the_paging_options(env: Sandbox) -> None:
 
 def test_paginate_dry_run_shows_the_first_request(env: Sandbox) -> None:
     out = cli(
-        "call", "GET", "query", "/2.0/engage", "--origin", env.origin, "--paginate", "--dry-run"
+        "call", "POST", "query", "/2.0/engage", "--origin", env.origin, "--paginate", "--dry-run"
     )
     assert out.exit_status == 0 and out.json["url"].endswith("/api/2.0/engage?project_id=4242424")
 
