@@ -8,7 +8,7 @@ in rounds that alternate the two sides; the table gives the median over rounds a
     python -m bench --quick    # fewer rounds and smaller bodies, about a minute
     python -m bench --smoke    # seconds: every figure's code path works; the timings mean nothing
 
-Options: ``--only percall,export,parse,cli,windows,pages`` runs some groups; ``--json FILE`` writes the figures;
+Options: ``--only percall,export,parse,cli,manifests,windows,pages`` runs some groups; ``--json FILE`` writes the figures;
 ``--dir DIR`` is where Export bodies are written (default /dev/shm, else the temporary folder).
 """
 
@@ -28,7 +28,7 @@ from typing import Any, Optional
 
 from .common import CLIENT_CPU, Figure, pin, server, worker
 
-GROUPS = ("percall", "export", "parse", "cli", "windows", "pages")
+GROUPS = ("percall", "export", "parse", "cli", "manifests", "windows", "pages")
 MiB = 1 << 20
 
 
@@ -45,6 +45,8 @@ class Plan:
     parse_rounds: int
     cli_rounds: int
     cli_runs: int
+    schedule_steps: int  # steps of the manifest whose scheduling is timed
+    schedule_rounds: int
     windows_events_per_day: int = 0  # export windows: events a day, 12 days
     windows_rounds: int = 1
     stream_mbps: float = 1.0  # the sandbox's per-connection cap
@@ -52,11 +54,16 @@ class Plan:
     pages: int = 10  # pages per paginated run
 
 
+# fmt: off
 PLANS = {
-    "full": Plan("full", 9, 500, 5, 1 << 30, 9, 3, 200 * MiB, 5, 5, 10, 2_500, 3, 0.25, 9, 500),
-    "quick": Plan("quick", 5, 200, 2, 256 * MiB, 5, 1, 50 * MiB, 3, 3, 6, 1_000, 2, 0.25, 5, 200),
-    "smoke": Plan("smoke", 1, 5, 1, 4 * MiB, 1, 1, 2 * MiB, 1, 1, 1, 200, 1, 5.0, 1, 5),
+    "full": Plan("full", 9, 500, 5, 1 << 30, 9, 3, 200 * MiB, 5, 5, 10, 10_000, 5,
+                 2_500, 3, 0.25, 9, 500),
+    "quick": Plan("quick", 5, 200, 2, 256 * MiB, 5, 1, 50 * MiB, 3, 3, 6, 10_000, 3,
+                  1_000, 2, 0.25, 5, 200),
+    "smoke": Plan("smoke", 1, 5, 1, 4 * MiB, 1, 1, 2 * MiB, 1, 1, 1, 1_000, 1,
+                  200, 1, 5.0, 1, 5),
 }
+# fmt: on
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -268,6 +275,43 @@ def run_cli(plan: Plan, directory: str, notes: dict[str, Any]) -> list[Figure]:
     return figures
 
 
+def run_manifests(plan: Plan, directory: str, notes: dict[str, Any]) -> list[Figure]:
+    big, small = plan.schedule_steps, max(1, plan.schedule_steps // 10)
+    rounds = str(plan.schedule_rounds)
+    out = {
+        n: worker("manifests", "--steps", str(n), "--rounds", rounds, timeout=300)
+        for n in (big, small)
+    }
+    per_step_us = {n: [1e6 * s / n for s in data["parallel_s"]] for n, data in out.items()}
+    growth = [b / s for b, s in zip(per_step_us[big], per_step_us[small])]
+    return [
+        Figure(
+            f"manifest of {big:,} Query steps, --parallel 8, instant runner: run time",
+            "the same steps in order",
+            15.0,
+            "max",
+            ratios=out[big]["ratios"],
+            detail={
+                "parallel us/step": statistics.median(per_step_us[big]),
+                "in order us/step": statistics.median(1e6 * s / big for s in out[big]["ordered_s"]),
+            },
+            note="what is left without sockets: scheduling and the pool's thread hand-offs",
+        ),
+        Figure(
+            f"--parallel scheduling cost per step: {big:,} steps / {small:,} steps",
+            "cost per step at a tenth of the steps",
+            1.5,
+            "max",
+            ratios=growth,
+            detail={
+                f"us/step at {big:,}": statistics.median(per_step_us[big]),
+                f"us/step at {small:,}": statistics.median(per_step_us[small]),
+            },
+            note="1.0: linear in steps (a rescan of the waiting steps per completion grows it)",
+        ),
+    ]
+
+
 def run_windows(plan: Plan, directory: str, notes: dict[str, Any]) -> list[Figure]:
     from .exports import env_for, sandbox
 
@@ -329,6 +373,7 @@ RUNNERS = {
     "export": run_export,
     "parse": run_parse,
     "cli": run_cli,
+    "manifests": run_manifests,
     "windows": run_windows,
     "pages": run_pages,
 }

@@ -111,7 +111,8 @@ def main() -> None:
     import requests
 
     from mp_custom_action.core.runner import Runner
-    from mp_custom_action.manifests.load import check_manifest, load_manifest, run_manifest
+    from mp_custom_action.manifests.load import load_manifest
+    from mp_custom_action.manifests.run import check_manifest, run_manifest
     from mp_custom_action.presets.run import run_preset
 
     runner = Runner(

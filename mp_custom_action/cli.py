@@ -43,10 +43,12 @@ exit status:
   8  the answer came, but its --output file could not be written (disk full, ...)
   9  rate budget spent: --no-wait, or the wait would pass the deadline (nothing sent)
 130  interrupted
+143  terminated (SIGTERM during run)
 
 environment:
   MP_USERNAME, MP_SECRET   service account       MP_API_SECRET  project API secret (deprecated)
   MP_TOKEN                 project token         MP_PROJECT_ID  project id
+  MP_OAUTH_TOKEN           OAuth bearer token (GDPR APIs; /import)
   MP_REGION                us (standard), eu, in (india)
   MP_TIMEOUT, MP_RETRIES   total deadline in seconds (default 300); retries (default 4, max 100)
   MP_PROFILE, MP_CONFIG    profile name and config file (see docs/configuration.md)

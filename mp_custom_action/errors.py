@@ -90,6 +90,8 @@ class ExitStatus(enum.IntEnum):
     OUTPUT_ERROR = 8
     BUDGET_SPENT = 9
     INTERRUPTED = 130
+    #: SIGTERM ended a ``run`` (128 + 15, as a shell reports it); what was done is printed first.
+    TERMINATED = 143
 
 
 def http_exit_status(status_code: int) -> ExitStatus:

@@ -57,13 +57,14 @@ PROFILE_KEYS = (
     "secret",
     "api_secret",
     "token",
+    "oauth_token",
     "timeout",
     "retries",
 )
 #: Values never printed; each may instead be named by an environment variable (``secret_env``).
-SECRET_KEYS = ("username", "secret", "api_secret", "token")
+SECRET_KEYS = ("username", "secret", "api_secret", "token", "oauth_token")
 #: The keys that make a config file worth protecting from other users.
-_SENSITIVE = ("secret", "api_secret", "token")
+_SENSITIVE = ("secret", "api_secret", "token", "oauth_token")
 _ENV_KEYS = {f"{key}_env": key for key in SECRET_KEYS}
 _ENV_SHAPE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: A name quoted in messages: the conventional form (a secret rarely is all capitals).
@@ -265,6 +266,13 @@ def load_profile(
                 raise ConfigError(
                     f"[profiles.{chosen}] {key} in {path} names {named}, which is not set"
                 )
+            try:
+                resolved.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ConfigError(
+                    f"[profiles.{chosen}] {key} in {path}: the variable it names is not valid "
+                    "UTF-8 text (its value is not shown)"
+                ) from None
             settings[_ENV_KEYS[key]] = resolved
         else:
             settings[key] = value

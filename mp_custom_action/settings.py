@@ -45,6 +45,7 @@ ENV_VARS = {
     "secret": "MP_SECRET",
     "api_secret": "MP_API_SECRET",
     "token": "MP_TOKEN",
+    "oauth_token": "MP_OAUTH_TOKEN",
     "project_id": "MP_PROJECT_ID",
 }
 
@@ -121,6 +122,15 @@ def check_setting(name: str, value: Any, *, field: Optional[str] = None) -> Any:
     return value
 
 
+def _is_text(value: str) -> bool:
+    """False for a variable that was not UTF-8: Python decodes it with lone surrogates."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     from .errors import ConfigError
 
@@ -129,6 +139,10 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         value = env.get(var)
         if value is None or not value.strip():
             continue
+        if not _is_text(value):
+            raise ConfigError(
+                "is not valid UTF-8 text (its value is not shown: it may be a secret)", field=var
+            )
         convert = _FROM_TEXT.get(name)
         if convert is None:
             out[name] = value

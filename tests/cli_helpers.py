@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -16,6 +17,8 @@ from mp_custom_action.cli import main
 
 @dataclass
 class CliResult:
+    """The one result of running the command: exit status, stdout, stderr, stdout as JSON."""
+
     exit_status: int
     stdout: str
     stderr: str
@@ -26,12 +29,21 @@ class CliResult:
 
 
 def cli(*args: str, stdin: str = "") -> CliResult:
-    """Run ``mp-custom-action ARGS`` in this process, capturing stdout, stderr and exit status."""
+    """Run ``mp-custom-action ARGS`` in this process, capturing stdout, stderr and exit status.
+
+    Warnings are shown on stderr, as the command shows them: the test run turns warnings into
+    errors, and catch_warnings puts the filters and the handler back afterwards.
+    """
     out, err = io.StringIO(), io.StringIO()
     old_stdin = sys.stdin
     sys.stdin = io.StringIO(stdin)
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            warnings.simplefilter("always")
             try:
                 status = main(list(args))
             except SystemExit as exc:  # argparse: --help, --version, usage errors

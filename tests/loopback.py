@@ -41,7 +41,8 @@ class Received:
         return None
 
     def json(self) -> object:
-        return json.loads(self.body)
+        """The body as JSON; ``None`` for an empty body."""
+        return json.loads(self.body) if self.body else None
 
 
 @dataclass

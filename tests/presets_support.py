@@ -1,31 +1,26 @@
 """Test helpers for presets and plugins: a recording loopback server, the CLI in-process, fake plugins.
 
-The server is a plain ``ThreadingHTTPServer`` on 127.0.0.1, port 0, that records every request
-and answers canned Warehouse Connectors JSON (valid against the seed's response schemas), so the
-end-to-end tests do not depend on the sandbox. ``Plugins`` writes plugin modules into a temporary
+The server is the shared loopback server (tests/loopback.py), recording every request and
+answering canned Warehouse Connectors JSON (valid against the seed's response schemas), so the
+end-to-end tests do not depend on the sandbox. The CLI runs through tests/cli_helpers.py. ``Plugins`` writes plugin modules into a temporary
 directory and hands their entry points to the plugin manager instead of the installed ones.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import sys
-import threading
 import uuid
-import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import contextmanager
 from importlib.metadata import EntryPoint
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import pytest
+from loopback import Received, Reply, ScriptedServer
 
-from mp_custom_action.cli import main
 from mp_custom_action.presets import plugins as plugin_manager
 
 USERNAME = "sa.presets"
@@ -73,94 +68,28 @@ def canned_answer(method: str, path: str) -> tuple[int, Any]:
     return 404, {"status": "error", "error": f"no route for {method} {path}"}
 
 
-@dataclass
-class Recorded:
-    method: str
-    path: str  # as received: percent-escapes kept
-    headers: dict[str, str]
-    body: bytes
+class RecordingServer(ScriptedServer):
+    """The one loopback server (:class:`loopback.ScriptedServer`), answering canned Warehouse
+    Connectors JSON; ``answer`` may be replaced to script a reply (status, JSON body)."""
 
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
-
-
-@dataclass
-class RecordingServer:
-    """Loopback server; ``answer`` may be replaced to script a reply (status, JSON body)."""
-
-    answer: Callable[[str, str], tuple[int, Any]] = canned_answer
-    requests: list[Recorded] = field(default_factory=list)
-    _httpd: Optional[ThreadingHTTPServer] = None
+    def __init__(self) -> None:
+        super().__init__(self._reply)
+        self.answer: Callable[[str, str], tuple[int, Any]] = canned_answer
 
     @property
-    def origin(self) -> str:
-        assert self._httpd is not None
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+    def requests(self) -> list[Received]:
+        return self.received
 
-    def start(self) -> RecordingServer:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                owner.requests.append(
-                    Recorded(self.command, self.path, dict(self.headers.items()), body)
-                )
-                status, payload = owner.answer(self.command, self.path.split("?", 1)[0])
-                data = b"" if payload is None else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _handle
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-
-
-@dataclass
-class CliResult:
-    status: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-
-def run_cli(*argv: str) -> CliResult:
-    """Run the command in-process. Warnings are shown on stderr, as the command shows them."""
-    out, err = io.StringIO(), io.StringIO()
-    # The test run turns warnings into errors; the command's own handler prints them instead,
-    # and catch_warnings puts both the filters and that handler back afterwards.
-    with warnings.catch_warnings(), redirect_stdout(out), redirect_stderr(err):
-        warnings.simplefilter("always")
-        status = main(list(argv))
-    return CliResult(status, out.getvalue(), err.getvalue())
+    def _reply(self, req: Received) -> Reply:
+        status, payload = self.answer(req.method, req.path)
+        body = b"" if payload is None else json.dumps(payload).encode()
+        return Reply(status, {"Content-Type": "application/json"}, body)
 
 
 @contextmanager
 def serving() -> Iterator[RecordingServer]:
-    server = RecordingServer().start()
-    try:
+    with RecordingServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 def set_credentials(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -80,3 +80,34 @@ def test_doc_pages_exist_and_are_linked_from_the_readme(page: str) -> None:
 
 def test_changelog_keeps_an_unreleased_section() -> None:
     assert "## [Unreleased]" in (ROOT / "CHANGELOG.md").read_text()
+
+
+def _resolves(dotted: str) -> bool:
+    import importlib
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            value: object = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            if not hasattr(value, attr):
+                return False
+            value = getattr(value, attr)
+        return True
+    return False
+
+
+def test_every_import_path_in_the_docs_is_true() -> None:
+    pages = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
+    found = {
+        (page.name, match)
+        for page in pages
+        for match in re.findall(
+            r"\bmp_custom_action(?:\.[A-Za-z_][A-Za-z0-9_]*)+", page.read_text()
+        )
+    }
+    assert found  # the pattern finds the paths
+    wrong = sorted((page, path) for page, path in found if not _resolves(path))
+    assert wrong == []

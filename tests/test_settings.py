@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any, Optional
 
@@ -22,6 +23,7 @@ LAYERS: dict[str, tuple[Any, str, Any, Any]] = {
     "secret": ("flag-s", "env-s", "profile-s", "default-s"),
     "api_secret": ("flag-a", "env-a", "profile-a", "default-a"),
     "token": ("flag-t", "env-t", "profile-t", "default-t"),
+    "oauth_token": ("flag-o", "env-o", "profile-o", "default-o"),
     "timeout": (10.0, "20", 30.0, 300.0),
     "retries": (1, "2", 3, 4),
 }
@@ -79,6 +81,7 @@ username = "profile.sa"
 secret = "profile-s"
 api_secret = "profile-a"
 token = "profile-t"
+oauth_token = "profile-o"
 timeout = 30
 retries = 3
 """
@@ -99,6 +102,7 @@ def _observe(runner: Runner) -> dict[str, Any]:
         "secret": c.secret.reveal() if c.secret else None,
         "api_secret": c.api_secret.reveal() if c.api_secret else None,
         "token": c.token.reveal() if c.token else None,
+        "oauth_token": c.oauth_token.reveal() if c.oauth_token else None,
         "timeout": runner.timeout,
         "retries": runner.retry_policy.retries,
     }
@@ -118,7 +122,8 @@ def test_open_runner_takes_every_setting_from_the_profile() -> None:
     with open_runner(_args()) as runner:
         assert _observe(runner) == {
             "region": "us", "project_id": "3", "username": "profile.sa", "secret": "profile-s",
-            "api_secret": "profile-a", "token": "profile-t", "timeout": 30.0, "retries": 3,
+            "api_secret": "profile-a", "token": "profile-t", "oauth_token": "profile-o",
+            "timeout": 30.0, "retries": 3,
         }  # fmt: skip
 
 
@@ -150,3 +155,27 @@ def test_open_runner_defaults_without_flags_env_or_profile() -> None:
         seen = _observe(runner)
     assert seen["region"] == "us" and seen["timeout"] == 300.0 and seen["retries"] == 4
     assert seen["username"] is None and seen["project_id"] is None
+
+
+@pytest.mark.skipif(os.name != "posix", reason="environment bytes are POSIX")
+@pytest.mark.parametrize("var", ["MP_SECRET", "MP_USERNAME", "MP_TOKEN", "MP_REGION"])
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_variable_that_is_not_utf8_is_an_input_error_naming_it(
+    var: str, dry_run: bool, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    env = {k.encode(): v.encode() for k, v in os.environ.items() if not k.startswith("MP_")}
+    env.update({b"MP_USERNAME": b"sa.user", b"MP_SECRET": b"s", b"MP_PROJECT_ID": b"1"})
+    env[b"MP_CONFIG"] = str(tmp_path / "none.toml").encode()
+    env[var.encode()] = b"bad-\xff\xfe-value"
+    args = ["call", "GET", "query", "/2.0/events/names", "--origin", "http://127.0.0.1:9"]
+    done = subprocess.run(
+        [sys.executable, "-m", "mp_custom_action", *args, *(["--dry-run"] if dry_run else [])],
+        env=env, capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    stderr = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 2, stderr
+    assert f"error: {var}: is not valid UTF-8 text" in stderr
+    assert "bad-" not in stderr and "internal error" not in stderr

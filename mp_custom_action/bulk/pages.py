@@ -1,5 +1,7 @@
 """Following a paged endpoint's pages: the Query engage ``session_id`` + ``page`` protocol.
 
+Which endpoints page is a fact of the endpoint table (core/endpoints.py): ``POST /2.0/engage``.
+
 The first request goes as the user built it. Each answer carries ``results``, ``page``,
 ``page_size``, ``session_id`` (and ``total``); the next request is the same one with that
 ``session_id`` and ``page + 1`` in its query. The run stops, whatever the server does, on the
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
+from ..core.endpoints import PAGING_SESSION_PAGE
 from ..errors import InputError
 
 if TYPE_CHECKING:
@@ -38,14 +41,12 @@ __all__ = ["COMPLETE", "Page", "Pages", "is_paged", "next_page", "paginate"]
 #: mean the run was cut short by the server).
 COMPLETE = frozenset({"empty", "last_page", "total", "max_pages"})
 
-# The paged endpoints: (API selector, path). Query's engage is the one Mixpanel documents.
-_PAGED = (("query", "/2.0/engage"),)
-
 
 def is_paged(request: OutgoingRequest) -> bool:
-    """Does ``request`` reach an endpoint that pages by ``session_id`` + ``page``?"""
-    path = request.path.rstrip("/")
-    return any(request.api.name == api and path == p for api, p in _PAGED)
+    """Does ``request`` reach an endpoint that pages by ``session_id`` + ``page``? The endpoint
+    table says (core/endpoints.py, ``paging``): Query's ``POST /2.0/engage``."""
+    endpoint = request.endpoint
+    return endpoint is not None and endpoint.paging == PAGING_SESSION_PAGE
 
 
 @dataclass
@@ -67,7 +68,7 @@ class Pages:
         if not is_paged(request):
             raise InputError(
                 f"{request.method} {request.api.name} {request.path} does not page; paging follows "
-                "Query /2.0/engage (session_id and page)",
+                "Query POST /2.0/engage (session_id and page)",
                 field="paginate",
             )
         if max_pages is not None and (

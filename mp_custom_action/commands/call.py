@@ -52,10 +52,17 @@ def add_parser(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="one extra header (auth, cookies, framing, connection and content headers are the "
-        "connector's)",
+        help="one extra header, as Name=Value or 'Name: Value' (auth, cookies, framing and "
+        "connection headers are the "
+        "connector's; Content-Type and Content-Encoding pick among what the endpoint accepts, "
+        "e.g. Content-Type=application/x-ndjson, Content-Encoding=gzip on /import)",
     )
-    parser.add_argument("--body", metavar="JSON", help="JSON body (inline, @file or - for stdin)")
+    parser.add_argument(
+        "--body",
+        metavar="JSON",
+        help="JSON body (inline, @file or - for stdin), encoded as the endpoint takes it: JSON, "
+        "form fields, JSON Lines or CSV (docs/inputs.md)",
+    )
     add_request_options(parser)
     add_paging_options(parser)
     parser.set_defaults(func=run_call)
@@ -72,6 +79,19 @@ def _pairs(values: list[str], *, field: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _header_pairs(values: list[str]) -> list[tuple[str, str]]:
+    """``Name=Value`` or httpie's and curl's ``Name: Value``: a header name holds neither sign,
+    so whichever comes first separates (a value may hold both: ``Bearer a=b``)."""
+    pairs = []
+    for item in values:
+        colon, equals = item.find(":"), item.find("=")
+        if colon > 0 and (equals < 0 or colon < equals):
+            pairs.append((item[:colon].strip(), item[colon + 1 :].strip(" \t")))
+        else:
+            pairs.extend(_pairs([item], field="--header"))
+    return pairs
+
+
 def inputs_from_args(args: argparse.Namespace) -> dict[str, Any]:
     query: Any = None
     if args.query is not None:
@@ -85,7 +105,7 @@ def inputs_from_args(args: argparse.Namespace) -> dict[str, Any]:
             query[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
         else:
             query[key] = value
-    headers = dict(_pairs(args.header, field="--header")) if args.header else None
+    headers = dict(_header_pairs(args.header)) if args.header else None
     inputs: dict[str, Any] = {
         "method": args.method,
         "api": args.api,

@@ -38,8 +38,9 @@ def add_request_options(
     group.add_argument("--region", help="us (standard, the default), eu, in (india); env MP_REGION")
     group.add_argument(
         "--auth",
-        choices=("auto", "service-account", "secret", "token"),
-        help="force a credential kind (default auto: service account, then API secret, then token)",
+        choices=("auto", "service-account", "secret", "token", "oauth"),
+        help="force a credential kind (default auto: the first the endpoint accepts of service "
+        "account, API secret, project token, OAuth token MP_OAUTH_TOKEN)",
     )
     group.add_argument(
         "--origin",
@@ -267,6 +268,7 @@ def send_or_describe(
     Returns the exit status.
     """
     if args.dry_run:
+        runner.warn_deprecated(request)
         print_json(request.describe())
         return int(ExitStatus.OK)
     result = runner.send(request, output=args.output)

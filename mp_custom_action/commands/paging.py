@@ -19,7 +19,7 @@ __all__ = ["add_paging_options", "send_or_paginate"]
 
 
 def add_paging_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("pages (Query /2.0/engage: session_id and page)")
+    group = parser.add_argument_group("pages (Query POST /2.0/engage: session_id and page)")
     group.add_argument(
         "--paginate",
         action="store_true",

@@ -1,8 +1,11 @@
-"""The API selectors: each Mixpanel API's base URL per region and the credentials it accepts.
+"""The API selectors: each Mixpanel API's base URL per region, and a rule for URLs off the table.
 
-The facts come from Mixpanel's reference (hosts per data-residency region, and the security section
-of each API). Plugins may add selectors through the ``mp_custom_action_apis`` hook; the built-in ones
-are registered here, in the same shape, and :func:`api_from_definition` checks a plugin's.
+The facts come from Mixpanel's reference (hosts per data-residency region). What an endpoint
+accepts is looked up in :mod:`.endpoints` by the joined URL, whatever selector reached it; a
+selector's own rule (``default``, ``rules``) applies only to a URL that table does not know, which
+for the built-in selectors never happens. Plugins may add selectors through the
+``mp_custom_action_apis`` hook; the built-in ones are registered here, in the same shape, and
+:func:`api_from_definition` checks a plugin's.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import urlsplit
 
-from ..errors import UnknownApiError, UnknownRegionError
+from .._text import shorten
+from ..errors import RelativeUrlError, UnknownApiError, UnknownRegionError
 
 __all__ = [
     "BUILTIN_APIS",
@@ -24,6 +28,7 @@ __all__ = [
     "ApiSpec",
     "EndpointRule",
     "api_from_definition",
+    "check_base_path",
     "normalize_region",
 ]
 
@@ -31,10 +36,19 @@ __all__ = [
 REGIONS = ("us", "eu", "in")
 _REGION_ALIASES = {"us": "us", "standard": "us", "eu": "eu", "in": "in", "india": "in"}
 
-#: Credential kinds, in the order the runner prefers them when ``auth`` is ``auto``.
-#: ``token_basic`` is the project token as a Basic-auth username (``/import``);
-#: ``token_data`` is the project token written into the events or updates (``/track``, ``/engage``).
-CREDENTIAL_KINDS = ("service_account", "secret", "token_basic", "token_data")
+#: Credential kinds, in the order the runner prefers them when ``auth`` is ``auto``. Each names
+#: where the credential goes: ``service_account`` and ``secret`` HTTP Basic; ``token_basic`` the
+#: project token as a Basic-auth username (``/import``); ``token_data`` the project token written
+#: into the events or updates (``/track``, ``/engage``); ``token_query`` the project token as
+#: ``?token=`` (feature flags); ``oauth`` an OAuth bearer token (GDPR, ``/import``).
+CREDENTIAL_KINDS = (
+    "service_account",
+    "secret",
+    "token_basic",
+    "token_data",
+    "token_query",
+    "oauth",
+)
 
 #: The keys of an API selector a plugin gives as a dict.
 DEFINITION_FIELDS = ("name", "display_name", "base_urls", "accepts", "project_id", "aliases")
@@ -152,17 +166,7 @@ BUILTIN_APIS: tuple[ApiSpec, ...] = (
         name="ingestion",
         display_name="Ingestion API",
         base_urls=_hosts("api.mixpanel.com", "api-eu.mixpanel.com", "api-in.mixpanel.com"),
-        rules=(
-            EndpointRule(("token_data",), prefix="/track"),
-            EndpointRule(("token_data",), prefix="/engage"),
-            EndpointRule(("token_data",), prefix="/groups"),
-            EndpointRule(("service_account", "secret", "token_basic"), True, prefix="/import"),
-            EndpointRule(
-                ("service_account",), True, prefix="/lookup-tables", methods=frozenset({"GET"})
-            ),
-            EndpointRule(("service_account", "secret"), True, prefix="/lookup-tables"),
-        ),
-        # Other ingestion endpoints (/decide, identity merges...) take what /import takes.
+        # Off the endpoint table only (never, for these hosts): what /import takes.
         default=EndpointRule(("service_account", "secret", "token_basic"), project_id=True),
     ),
     ApiSpec(
@@ -204,6 +208,36 @@ BUILTIN_APIS: tuple[ApiSpec, ...] = (
         aliases=("warehouse-connectors", "warehouse_connectors", "warehouse connectors"),
     ),
 )
+
+
+def check_base_path(
+    relative_url: str, path: str, base_path: str, api_name: str, *, field: str = "relative_url"
+) -> None:
+    """Refuse a relative URL that repeats the end of the API's base path, naming the fix.
+
+    ``/api/2.0/events/names`` on the Query API (base path ``/api``) would be sent to
+    ``.../api/api/2.0/events/names``; ``/2.0/export`` on Export (``/api/2.0/export``) to
+    ``.../export/2.0/export``. Mixpanel answers both with a bare 404.
+    """
+    first = path.split("/", 2)[1] if path.count("/") else ""
+    if not first or "/" + first not in base_path + "/":
+        return  # the common case, cheaply: the first segment is none of the base path's
+    base = [s for s in base_path.split("/") if s]
+    segments = path.split("/")[1:]
+    for k in range(len(base), 0, -1):
+        if segments[:k] != base[-k:]:
+            continue
+        prefix = "/" + "/".join(base[-k:])
+        rest = (
+            relative_url[len(prefix) :] if relative_url.startswith(prefix) else path[len(prefix) :]
+        )
+        if rest and rest[0] not in "/?#":
+            continue  # "/apis" does not repeat "/api"
+        raise RelativeUrlError(
+            f"{shorten(relative_url)!r} repeats the {api_name}'s base path {base_path!r}; "
+            f"did you mean {rest!r}?",
+            field=field,
+        )
 
 
 class ApiRegistry:

@@ -106,6 +106,7 @@ class Call:
         from .transport import Failure
 
         req, setup = self.req, self.setup
+        failed: Optional[Failure] = None
         try:
             response = setup.transport.open(
                 req,
@@ -114,7 +115,9 @@ class Call:
                 sockets=sockets,
             )
         except Failure as failure:
-            self._retry_or_raise(failure, sockets)
+            failed = failure
+        if failed is not None:  # handled outside the except block: see _retry_or_raise
+            self._retry_or_raise(failed, sockets)
             return None
         if sockets.fired:
             # The watchdog cut the headers short, and http.client took the cut for their end:
@@ -134,7 +137,9 @@ class Call:
         try:
             result = self._finish(response, functools.partial(self._body_complete, sockets))
         except Failure as failure:
-            self._retry_or_raise(failure, sockets, body_started=True)
+            failed = failure
+        if failed is not None:
+            self._retry_or_raise(failed, sockets, body_started=True)
             return None
         log.info(
             "%s %s -> %d (%d attempt%s, %.3f s)",
@@ -163,10 +168,10 @@ class Call:
             return
         error = failure.error
         error.attempts = self.attempt
-        # Raised bare: the library exception it was made from holds the request, and with it
-        # the Authorization header; no chain may keep it alive.
-        error.__cause__ = error.__context__ = None
-        error.__suppress_context__ = True
+        # Raised bare, outside any except block: the library exception it was made from holds
+        # the prepared request, and with it the Authorization header; no chain may keep it.
+        failure.__context__ = failure.__cause__ = None
+        error.__context__ = error.__cause__ = None
         raise error
 
     def _backoff(self, retry_after: Optional[str], outcome: str, reason: str) -> bool:

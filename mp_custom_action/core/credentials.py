@@ -11,15 +11,16 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, Optional, Protocol, Union
 
 from .._text import REDACTED
 from ..errors import CredentialNotAcceptedError, InputError, MissingCredentialError
 from ..settings import ENV_VARS
-from .apis import ApiSpec, EndpointRule
+from .apis import ApiSpec
 
 __all__ = [
     "AUTH_CHOICES",
+    "AUTH_FOR_KIND",
     "AppliedCredential",
     "Credentials",
     "Secret",
@@ -28,7 +29,10 @@ __all__ = [
 
 
 #: Values of the ``auth`` input: ``auto`` picks by preference; the others force one kind.
-AUTH_CHOICES = ("auto", "service-account", "secret", "token")
+AUTH_CHOICES = ("auto", "service-account", "secret", "token", "oauth")
+
+#: The credential fields that hold a secret (``project_id`` is not one).
+SECRET_FIELDS = ("username", "secret", "api_secret", "token", "oauth_token")
 
 
 class Secret:
@@ -100,6 +104,7 @@ class Credentials:
     api_secret: Optional[Secret] = None
     token: Optional[Secret] = None
     project_id: Optional[str] = None
+    oauth_token: Optional[Secret] = None
 
     @classmethod
     def build(
@@ -110,6 +115,7 @@ class Credentials:
         api_secret: SecretLike = None,
         token: SecretLike = None,
         project_id: object = None,
+        oauth_token: SecretLike = None,
     ) -> Credentials:
         return cls(
             username=_secret(username),
@@ -117,6 +123,7 @@ class Credentials:
             api_secret=_secret(api_secret),
             token=_secret(token),
             project_id=_project_id(project_id),
+            oauth_token=_secret(oauth_token),
         )
 
     @classmethod
@@ -131,6 +138,7 @@ class Credentials:
             api_secret=self.api_secret or fallback.api_secret,
             token=self.token or fallback.token,
             project_id=self.project_id or fallback.project_id,
+            oauth_token=self.oauth_token or fallback.oauth_token,
         )
 
     @property
@@ -139,14 +147,11 @@ class Credentials:
 
     def secrets(self) -> list[str]:
         """The revealed values, for redaction scanners (tests, log filters)."""
-        return [s.reveal() for s in (self.username, self.secret, self.api_secret, self.token) if s]
+        values = (getattr(self, name) for name in SECRET_FIELDS)
+        return [s.reveal() for s in values if s]
 
     def __repr__(self) -> str:
-        present = [
-            name
-            for name in ("username", "secret", "api_secret", "token")
-            if getattr(self, name) is not None
-        ]
+        present = [name for name in SECRET_FIELDS if getattr(self, name) is not None]
         return f"Credentials(present={present}, project_id={self.project_id!r})"
 
 
@@ -155,13 +160,20 @@ class AppliedCredential:
     """The credential chosen for one request, ready to apply.
 
     ``authorization`` is the wire value of the ``Authorization`` header (or ``None`` for a token
-    written into the data); ``data_token`` is the token to write into events or updates.
+    written into the data); ``data_token`` is the token to write into events or updates;
+    ``query_token`` the project token sent as ``?token=`` (added to the URL only on the wire).
     """
 
     kind: str
     authorization: Optional[Secret] = None
     data_token: Optional[Secret] = None
     project_id: Optional[str] = None
+    query_token: Optional[Secret] = None
+
+    @property
+    def scheme(self) -> str:
+        """``Basic`` or ``Bearer``: what the dry run shows before the redacted value."""
+        return "Bearer" if self.kind == "oauth" else "Basic"
 
     def __repr__(self) -> str:
         return f"AppliedCredential(kind={self.kind!r}, project_id={self.project_id!r})"
@@ -175,18 +187,40 @@ def _basic(user: str, password: str) -> Secret:
 _KIND_FOR_AUTH = {
     "service-account": ("service_account",),
     "secret": ("secret",),
-    "token": ("token_basic", "token_data"),
+    "token": ("token_basic", "token_data", "token_query"),
+    "oauth": ("oauth",),
 }
+
+#: The ``auth`` value that forces each credential kind (the inverse of the table above).
+AUTH_FOR_KIND = {kind: auth for auth, kinds in _KIND_FOR_AUTH.items() for kind in kinds}
 
 _DESCRIBE = {
     "service_account": "a service account (MP_USERNAME and MP_SECRET{pid})",
     "secret": "a project API secret (MP_API_SECRET)",
     "token_basic": "a project token (MP_TOKEN)",
     "token_data": "a project token (MP_TOKEN)",
+    "token_query": "a project token (MP_TOKEN)",
+    "oauth": "an OAuth token (MP_OAUTH_TOKEN)",
 }
 
 
-def describe_accepted(rule: EndpointRule) -> str:
+class Rule(Protocol):
+    """What choosing a credential needs of an endpoint (an Endpoint row or an EndpointRule)."""
+
+    @property
+    def accepts(self) -> tuple[str, ...]: ...
+
+    @property
+    def project_id(self) -> object: ...  # truthy: a service account needs a project id
+
+
+@dataclass(frozen=True)
+class _Needs:
+    accepts: tuple[str, ...]
+    project_id: object
+
+
+def describe_accepted(rule: Rule) -> str:
     """'a service account (MP_USERNAME and MP_SECRET with MP_PROJECT_ID) or an API secret ...'"""
     pid = " with MP_PROJECT_ID" if rule.project_id else ""
     words = [_DESCRIBE[k].format(pid=pid) for k in rule.accepts]
@@ -207,7 +241,7 @@ def normalize_auth(value: object, *, field: str = "auth") -> str:
 def choose_credential(
     creds: Credentials,
     api: ApiSpec,
-    rule: EndpointRule,
+    rule: Rule,
     auth: str,
     path: str,
     *,
@@ -234,15 +268,16 @@ def choose_credential(
         applied = _try_kind(creds, kind, rule)
         if applied is not None:
             return applied
-    missing = describe_accepted(EndpointRule(candidates, rule.project_id))
-    if auth != "auto" and candidates == ("service_account",) and creds.has_service_account:
+    missing = describe_accepted(_Needs(candidates, rule.project_id))
+    if "service_account" in candidates and creds.has_service_account and rule.project_id:
+        # The service account is there; only the project id is missing: say exactly that.
         raise MissingCredentialError(
             f"{where} needs MP_PROJECT_ID with a service account", field=field
         )
     raise MissingCredentialError(f"{where} needs {missing}", field=field)
 
 
-def _try_kind(creds: Credentials, kind: str, rule: EndpointRule) -> Optional[AppliedCredential]:
+def _try_kind(creds: Credentials, kind: str, rule: Rule) -> Optional[AppliedCredential]:
     if kind == "service_account":
         if not creds.has_service_account:
             return None
@@ -267,4 +302,12 @@ def _try_kind(creds: Credentials, kind: str, rule: EndpointRule) -> Optional[App
         if not creds.token:
             return None
         return AppliedCredential(kind, data_token=creds.token)
+    if kind == "token_query":
+        if not creds.token:
+            return None
+        return AppliedCredential(kind, query_token=creds.token)
+    if kind == "oauth":
+        if not creds.oauth_token:
+            return None
+        return AppliedCredential(kind, authorization=Secret("Bearer " + creds.oauth_token.reveal()))
     return None

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})  # and DELETE where the endpoint says
 
 #: Card display names -> our names. Output names are in results.CARD_OUTPUT_NAMES.
 CARD_NAMES = {
@@ -53,7 +53,9 @@ _ALIASES = {
     "select_api": "api",
 }
 
-#: Headers the connector owns: a caller may not set them (auth, framing, and body type).
+#: Headers the connector owns: a caller may not set them (auth, framing, connection).
+#: ``Content-Type`` and ``Content-Encoding`` are not among them: where the endpoint accepts more
+#: than one media type or encoding, they choose how the body is encoded (see request.py).
 FORBIDDEN_HEADERS = frozenset(
     {
         "authorization",
@@ -62,9 +64,6 @@ FORBIDDEN_HEADERS = frozenset(
         "host",
         "content-length",
         "transfer-encoding",
-        "content-type",
-        # The body is sent as it is built: a caller's Content-Encoding would mislabel it.
-        "content-encoding",
         # Connection management is the HTTP library's (hop-by-hop headers, RFC 9110 7.6.1).
         "connection",
         "keep-alive",
@@ -130,9 +129,11 @@ def parse_inputs(raw: object, *, field_prefix: str = "") -> ActionInputs:
             raise InputError(f"is required (card: {card!r})", field=f"{field_prefix}{required}")
     method = normalize_method(values["method"], field=f"{field_prefix}method")
     has_body = values.get("body") is not None
-    if has_body and method not in METHODS_WITH_BODY:
+    if has_body and method == "GET":
+        # DELETE is checked against the endpoint, once the URL is known (request.py).
         raise BodyError(
-            f"a body is only sent with POST, PUT or PATCH, not {method}",
+            "a body is only sent with POST, PUT or PATCH (and DELETE where the endpoint "
+            "documents one), not GET",
             field=f"{field_prefix}body",
         )
     rel = values.get("relative_url")
@@ -173,8 +174,7 @@ def normalize_headers(headers: object, *, field: str = "headers") -> dict[str, s
         where = f"{field}.{name}"
         if name.lower() in FORBIDDEN_HEADERS:
             raise HeaderError(
-                "is set by the connector (authorization, cookies, framing, connection and "
-                "content type) "
+                "is set by the connector (authorization, cookies, host, framing and connection) "
                 "and cannot be given",
                 field=where,
             )

@@ -6,15 +6,15 @@ checks are cheap. Everything the user can get wrong is rejected here, before any
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from .._text import REDACTED
 from .._version import __version__
-from ..errors import BodyError, UnknownApiError
-from .apis import ApiRegistry, ApiSpec, normalize_region
+from ..errors import MissingCredentialError, UnknownApiError
+from .apis import ApiRegistry, ApiSpec, check_base_path, normalize_region
 from .credentials import (
     AppliedCredential,
     Credentials,
@@ -22,21 +22,30 @@ from .credentials import (
     choose_credential,
     normalize_auth,
 )
-from .inputs import ActionInputs, check_json_value, normalize_headers, parse_inputs
-from .urls import join, merge_query, normalize_query_object, split_relative_url, without_query
+from .encoding import RequestBody, all_have_insert_id
+from .endpoints import Endpoint, find_in_family, host_family
+from .inputs import ActionInputs, normalize_headers, parse_inputs
+from .urls import (
+    encode_query,
+    join,
+    merge_query,
+    normalize_query_object,
+    split_relative_url,
+    without_query,
+)
 
-__all__ = ["USER_AGENT", "OutgoingRequest", "build_request"]
+__all__ = ["USER_AGENT", "OutgoingRequest", "build_request", "endpoint_for"]
 
 USER_AGENT = f"mp-custom-action/{__version__}"
-
-# Ingestion endpoints whose records Mixpanel de-duplicates by $insert_id: a POST of a batch whose
-# every record carries one can be repeated without double-counting.
-_DEDUPLICATED = ("/import", "/track")
 
 
 @dataclass(frozen=True, repr=False)
 class OutgoingRequest:
-    """A fully built request. ``authorization`` stays a :class:`Secret` until the socket."""
+    """A fully built request. ``authorization`` stays a :class:`Secret` until the socket.
+
+    ``url`` never holds a credential: a project token sent as ``?token=`` is added by
+    :meth:`wire_url`, which only the transport calls.
+    """
 
     method: str
     url: str
@@ -48,11 +57,16 @@ class OutgoingRequest:
     credential: AppliedCredential
     #: May a POST/PATCH be repeated after an answer that might mean "processed"? (see retry.py)
     replay_safe: bool = False
-    #: The JSON body as shown by --dry-run (tokens written into the data are redacted).
+    #: The body as shown by --dry-run (tokens written into the data are redacted): the JSON value,
+    #: the form's fields, or the NDJSON/CSV text; ``None`` for a body the caller gave as bytes.
     shown_body: Any = field(default=None, compare=False)
     #: The URL as log lines show it; default: the URL without its query. A manifest step sets it
     #: when a secret it read stands in the path.
     log_url: str = field(default="", compare=False)
+    #: The endpoint table's row for this URL (or the selector's own rule): what it accepts.
+    endpoint: Optional[Endpoint] = field(default=None, compare=False)
+    #: Does --dry-run show the body's size (bytes given by the caller, or gzip-compressed)?
+    show_size: bool = field(default=False, compare=False)
 
     @property
     def shown_url(self) -> str:
@@ -61,6 +75,14 @@ class OutgoingRequest:
     @property
     def authorization(self) -> Optional[Secret]:
         return self.credential.authorization
+
+    def wire_url(self) -> str:
+        """The URL as sent, a project token in the query included. Only the transport calls this."""
+        token = self.credential.query_token
+        if token is None:
+            return self.url
+        extra = encode_query([("token", token.reveal())])
+        return self.url + ("&" if "?" in self.url else "?") + extra
 
     def wire_headers(self) -> dict[str, str]:
         """The headers as sent, credential included. Only the transport calls this."""
@@ -73,8 +95,14 @@ class OutgoingRequest:
         """What ``--dry-run`` prints: the request that would go out, credentials redacted."""
         headers = dict(self.headers)
         if self.credential.authorization is not None:
-            headers["Authorization"] = f"Basic {REDACTED}"
-        return {"method": self.method, "url": self.url, "headers": headers, "body": self.shown_body}
+            headers["Authorization"] = f"{self.credential.scheme} {REDACTED}"
+        url = self.url
+        if self.credential.query_token is not None:
+            url += ("&" if "?" in url else "?") + f"token={REDACTED}"
+        out = {"method": self.method, "url": url, "headers": headers, "body": self.shown_body}
+        if self.show_size and self.body is not None:
+            out["body_bytes"] = len(self.body)
+        return out
 
     def __repr__(self) -> str:
         return f"OutgoingRequest({self.method} {self.shown_url}, credential={self.credential.kind})"
@@ -97,6 +125,8 @@ def build_request(
 
     ``region``/``auth`` are the runner's defaults; the inputs' own ``region``/``auth`` win.
     ``origin`` (already validated by :func:`urls.validate_origin`) replaces scheme, host and port.
+    What the endpoint accepts is looked up by the Mixpanel URL (:func:`endpoint_for`), before
+    ``origin`` replaces its host.
     """
     p = field_prefix
     action: ActionInputs = parse_inputs(inputs, field_prefix=p)
@@ -110,44 +140,105 @@ def build_request(
         action.region if action.region is not None else region,
         field=f"{p}region",
     )
-    base = origin + spec.base_paths[region_name] if origin else spec.base_url(region_name)
+    base_path = spec.base_paths[region_name]
+    base = origin + base_path if origin else spec.base_url(region_name)
 
     path, url_query = split_relative_url(action.relative_url, field=f"{p}relative_url")
+    check_base_path(
+        action.relative_url, path, base_path, spec.display_name, field=f"{p}relative_url"
+    )
     query = merge_query(
         url_query, normalize_query_object(action.query, field=f"{p}query"), field=f"{p}query"
     )
     headers = normalize_headers(action.headers, field=f"{p}headers")
 
-    rule = spec.rule_for(action.method, path)
+    endpoint = endpoint_for(spec, region_name, action.method, path)
     auth_name = normalize_auth(action.auth if action.auth is not None else auth, field=f"{p}auth")
     credential = choose_credential(
-        credentials, spec, rule, auth_name, path, field=p.split(".", 1)[0] or None
+        credentials, spec, endpoint, auth_name, path, field=p.split(".", 1)[0] or None
     )
+    credential = _in_query(credential, credentials, endpoint, query, spec, path)
 
-    if credential.project_id is not None and not any(k == "project_id" for k, _ in query):
-        query.append(("project_id", credential.project_id))
-
-    body_bytes, shown_body, content_type = _body(action, spec, path, credential, f"{p}body")
-    out_headers = {
-        "User-Agent": USER_AGENT,
-        "Accept": "application/json, text/plain;q=0.9, */*;q=0.1",
-    }
-    if content_type:
-        out_headers["Content-Type"] = content_type
-    out_headers.update(headers)
-
+    label = f"{action.method} {base_path}{'' if path == '/' else path}"
+    body = RequestBody(action, endpoint, credential, path, label, p)
+    body_bytes, shown_body = body.encode(headers)
     return OutgoingRequest(
         method=action.method,
         url=join(base, path, query),
-        headers=out_headers,
+        headers=_headers(endpoint, body, headers),
         body=body_bytes,
         api=spec,
         region=region_name,
         path=path,
         credential=credential,
-        replay_safe=_replay_safe(spec, path, action.body),
+        replay_safe=endpoint.deduplicated and all_have_insert_id(action.body),
         shown_body=shown_body,
+        endpoint=endpoint,
+        show_size=body.gzip or isinstance(action.body, bytes),
     )
+
+
+_families: dict[str, str] = {}
+
+
+def endpoint_for(spec: ApiSpec, region: str, method: str, path: str) -> Endpoint:
+    """The endpoint table's row for ``path`` under ``spec`` in ``region``, else the selector's rule.
+
+    The table is keyed by the Mixpanel URL, so the row is the same whichever selector reached it.
+    """
+    family = _families.get(spec.base_url(region))
+    if family is None:
+        family = _families[spec.base_url(region)] = host_family(spec.base_url(region))
+    full = spec.base_paths[region] + ("" if path in ("", "/") else path)
+    row = find_in_family(family, full or "/", method) if family else None
+    if row is not None:
+        return row
+    rule = spec.rule_for(method, path)
+    return Endpoint(
+        "", "", spec.display_name, rule.accepts, project_id="query" if rule.project_id else ""
+    )
+
+
+def _headers(endpoint: Endpoint, body: RequestBody, given: dict[str, str]) -> dict[str, str]:
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept": "application/json, text/plain;q=0.9, */*;q=0.1",
+    }
+    if endpoint.accept_encoding and not any(k.lower() == "accept-encoding" for k in given):
+        headers["Accept-Encoding"] = endpoint.accept_encoding
+    if body.media:
+        headers["Content-Type"] = body.media
+    if body.gzip:
+        headers["Content-Encoding"] = "gzip"
+    headers.update(given)
+    return headers
+
+
+def _in_query(
+    credential: AppliedCredential,
+    creds: Credentials,
+    endpoint: Endpoint,
+    query: list[tuple[str, str]],
+    spec: ApiSpec,
+    path: str,
+) -> AppliedCredential:
+    """Add what goes in the query: a service account's ``project_id`` where the endpoint takes it
+    there, and the project token as ``?token=`` where it travels beside the credential (GDPR)."""
+    keys = {k for k, _ in query}
+    if (
+        credential.project_id is not None
+        and endpoint.project_id == "query"
+        and "project_id" not in keys
+    ):
+        query.append(("project_id", credential.project_id))
+    if endpoint.project_token != "query" or "token" in keys:  # noqa: S105
+        return credential
+    if creds.token is None:
+        raise MissingCredentialError(
+            f"the {spec.display_name} ({path or '/'}) also needs the project token "
+            "(MP_TOKEN), sent as ?token=",
+        )
+    return dataclasses.replace(credential, query_token=creds.token)
 
 
 def _lookup(apis: ApiRegistry | ApiLookup | None) -> ApiLookup:
@@ -158,75 +249,3 @@ def _lookup(apis: ApiRegistry | ApiLookup | None) -> ApiLookup:
     if isinstance(apis, ApiRegistry):
         return apis.get
     return apis
-
-
-def _body(
-    action: ActionInputs, spec: ApiSpec, path: str, credential: AppliedCredential, where: str
-) -> tuple[Optional[bytes], Any, Optional[str]]:
-    body = action.body
-    if credential.data_token is not None and not isinstance(body, (Mapping, list)):
-        raise BodyError(
-            f"{path} takes the project token inside the data: give the events or updates "
-            "as a JSON object or array",
-            field=where,
-        )
-    if not action.has_body:
-        return None, None, None
-    check_json_value(body, field=where)
-    if isinstance(body, str):
-        # Mixpanel's lookup-table replace takes CSV text; everything else takes JSON.
-        if (
-            action.method == "PUT"
-            and spec.name == "ingestion"
-            and path.startswith("/lookup-tables/")
-        ):
-            return body.encode("utf-8"), body, "text/csv"
-        raise BodyError(
-            "expected a JSON object or array (a string body is only for PUT /lookup-tables/{id}, "
-            "sent as CSV)",
-            field=where,
-        )
-    if not isinstance(body, (Mapping, list, tuple)):
-        raise BodyError(f"expected a JSON object or array, got {type(body).__name__}", field=where)
-    shown = body
-    if credential.data_token is not None:
-        key = "properties.token" if path.startswith("/track") else "$token"
-        body = _with_token(body, credential.data_token.reveal(), key)
-        shown = _with_token(shown, REDACTED, key)
-    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return data.encode("utf-8"), shown, "application/json"
-
-
-def _with_token(body: Any, token: str, key: str) -> Any:
-    """Write the token into each record that lacks one, copying instead of mutating the caller's."""
-    records = list(body) if isinstance(body, (list, tuple)) else [body]
-    out = []
-    for record in records:
-        if not isinstance(record, Mapping):
-            out.append(record)
-            continue
-        record = dict(record)
-        if key == "$token":
-            record.setdefault("$token", token)
-        else:
-            props = record.get("properties")
-            props = dict(props) if isinstance(props, Mapping) else {}
-            props.setdefault("token", token)
-            record["properties"] = props
-        out.append(record)
-    return out if isinstance(body, (list, tuple)) else out[0]
-
-
-def _replay_safe(spec: ApiSpec, path: str, body: Any) -> bool:
-    if spec.name != "ingestion" or not any(
-        path == p or path.startswith(p + "/") for p in _DEDUPLICATED
-    ):
-        return False
-    records = body if isinstance(body, (list, tuple)) else [body]
-    if not records:
-        return False
-    for record in records:
-        props = record.get("properties") if isinstance(record, Mapping) else None
-        if not isinstance(props, Mapping) or not props.get("$insert_id"):
-            return False
-    return True

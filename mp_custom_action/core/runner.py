@@ -39,7 +39,7 @@ __all__ = ["Runner", "run"]
 
 ApiLookup = Callable[[object], ApiSpec]
 
-_CREDENTIAL_FIELDS = ("username", "secret", "api_secret", "token", "project_id")
+_CREDENTIAL_FIELDS = ("username", "secret", "api_secret", "token", "oauth_token", "project_id")
 _RETIREMENT_NOTICE = (
     "the project API secret is deprecated: Mixpanel retires it on 2027-03-03; "
     "use a service account (MP_USERNAME, MP_SECRET, MP_PROJECT_ID)"
@@ -64,6 +64,7 @@ class Runner:
         secret: SecretLike = None,
         api_secret: SecretLike = None,
         token: SecretLike = None,
+        oauth_token: SecretLike = None,
         project_id: object = None,
         credentials: Optional[Credentials] = None,
         auth: Optional[str] = None,
@@ -88,6 +89,7 @@ class Runner:
             secret=secret,
             api_secret=api_secret,
             token=token,
+            oauth_token=oauth_token,
             project_id=project_id,
         )
         if credentials is not None:
@@ -243,8 +245,7 @@ class Runner:
 
         if output is not None:
             check_output_path(output)
-        if req.credential.kind == "secret":
-            self._warn_secret()
+        self.warn_deprecated(req)
         total = self.timeout if timeout is None else float(check_setting("timeout", timeout))
         setup = CallSetup(
             transport=self._get_transport(),
@@ -263,8 +264,12 @@ class Runner:
         )
         return Call(setup, req, output, total).run()
 
-    def _warn_secret(self) -> None:
-        if not self._warned_secret:
+    def warn_deprecated(self, req: OutgoingRequest) -> None:
+        """Warn (once per runner) when ``req`` uses the API secret, which Mixpanel retires.
+
+        :meth:`send` calls it; ``--dry-run``, which sends nothing, calls it too.
+        """
+        if req.credential.kind == "secret" and not self._warned_secret:
             self._warned_secret = True
             warnings.warn(_RETIREMENT_NOTICE, ApiSecretDeprecationWarning, stacklevel=4)
 

@@ -23,7 +23,7 @@ import socket
 import threading
 import urllib.request
 from collections.abc import Iterator, Mapping
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 from urllib.parse import urlsplit
 
 import requests
@@ -282,7 +282,7 @@ class Transport:
         """Send ``req`` and return the response with its body not yet read (stream mode)."""
         prepared = requests.PreparedRequest()
         prepared.method = req.method
-        prepared.url = req.url
+        prepared.url = req.wire_url()
         headers = CaseInsensitiveDict(req.wire_headers())
         if req.body is not None:
             headers["Content-Length"] = str(len(req.body))
@@ -367,29 +367,26 @@ def _is_connect_phase(exc: BaseException) -> bool:
 
 _CONNECT = "could not connect to {where} ({reason})"
 
+
+class _Row(NamedTuple):
+    kinds: type[BaseException] | tuple[type[BaseException], ...]
+    test: Optional[Callable[[BaseException], bool]]
+    error: type[TransportError]
+    message: str
+    connect_error: bool  # nothing reached the server
+
+
+_rx = requests.exceptions
 #: The one table from a library exception to our error: the first row whose class (and test, if
 #: any) matches decides the error, its message, and whether nothing reached the server.
-_FAILURES: tuple[
-    tuple[
-        type[BaseException] | tuple[type[BaseException], ...],
-        Optional[Callable[[BaseException], bool]],
-        type[TransportError],
-        str,
-        bool,
-    ],
-    ...,
-] = (
-    (requests.exceptions.ConnectTimeout, None, RequestTimeout, "connect timed out: {where}", True),
-    (requests.exceptions.ReadTimeout, None, RequestTimeout, "read timed out: {where}", False),
-    (
-        (requests.exceptions.SSLError, requests.exceptions.ProxyError),
-        None,
-        ConnectError,
-        _CONNECT,
-        True,
+_FAILURES = (
+    _Row(_rx.ConnectTimeout, None, RequestTimeout, "connect timed out: {where}", True),
+    _Row(_rx.ReadTimeout, None, RequestTimeout, "read timed out: {where}", False),
+    _Row((_rx.SSLError, _rx.ProxyError), None, ConnectError, _CONNECT, True),
+    _Row(_rx.ConnectionError, _is_connect_phase, ConnectError, _CONNECT, True),
+    _Row(
+        BaseException, None, BrokenResponseError, "broken response from {where} ({reason})", False
     ),
-    (requests.exceptions.ConnectionError, _is_connect_phase, ConnectError, _CONNECT, True),
-    (BaseException, None, BrokenResponseError, "broken response from {where} ({reason})", False),
 )
 
 

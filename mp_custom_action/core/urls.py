@@ -63,8 +63,7 @@ __all__ = [
 QueryItems = list[tuple[str, str]]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# Scheme at the start: "http:", "javascript:", "HTTPS:" ...
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")  # "http:", "javascript:", "HTTPS:" ...
 #: What a path may hold as it is (RFC 3986 pchar plus "/"); everything else is percent-encoded,
 #: except the "%" of an existing escape (_ESCAPE).
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
@@ -290,10 +289,8 @@ def merge_query(
     for key, values in obj_values.items():
         if key in url_values:
             if sorted(url_values[key]) != sorted(values):
-                # The values are not quoted: a query value may be a secret.
-                raise QueryError(
-                    f"{key!r} is in both the relative URL and the Query object, with different "
-                    "values",
+                raise QueryError(  # the values unquoted: a query value may be a secret
+                    f"{key!r} is in both the relative URL and the Query object, with other values",
                     field=f"{field}.{key}",
                 )
             continue

@@ -1,10 +1,10 @@
 """Manifests: a JSON list of steps (presets or raw actions), checked whole, then run in order.
 
 :func:`load_manifest` (here) does every check that needs no connection settings: JSON Schema,
-unknown keys, credential-looking keys, duplicate names, references. :func:`check_manifest` (in
-:mod:`.manifest_run`) does the rest with the Runner (presets, card inputs, credentials) and
-prepares every step that holds no reference to an earlier result. Only then does
-:func:`run_manifest` send anything, so a manifest that fails a check sends nothing.
+unknown keys, credential-looking keys, duplicate names, references. ``check_manifest`` (in
+:mod:`.run`) does the rest with the Runner (presets, card inputs, credentials) and prepares every
+step that holds no reference to an earlier result. Only then does ``run_manifest`` send anything,
+so a manifest that fails a check sends nothing.
 """
 
 from __future__ import annotations
@@ -22,23 +22,20 @@ from .._resources import data_folder
 from .._text import shorten
 from ..core.apis import normalize_region
 from ..errors import ManifestError
-from ..settings import ENV_VARS, MAX_PARALLEL
+from ..settings import MAX_PARALLEL
+from .masking import credential_like, is_secret_ref
 from .references import Ref, find_refs, substitute
 
 if TYPE_CHECKING:
     from ..core.request import OutgoingRequest
-    from .run import check_manifest, dry_run, run_manifest
 
 __all__ = [
     "Manifest",
     "ManifestRun",
     "Step",
-    "check_manifest",
-    "credential_like",
-    "dry_run",
+    "env_value",
     "load_manifest",
     "manifest_schema",
-    "run_manifest",
 ]
 
 SCHEMA_FILE = "manifest.schema.json"
@@ -47,13 +44,7 @@ _WHERE_CREDENTIALS = (
     "MP_PROJECT_ID, MP_API_SECRET, MP_TOKEN) or a profile (docs/configuration.md), or write "
     "the value as ${env.VAR}"
 )
-# A key is credential-like when one of its words is one of these (camelCase and snake_case split).
-_CREDENTIAL_WORDS = frozenset({"secret", "password", "passwd", "token", "authorization"})
-_CREDENTIAL_PAIRS = frozenset({("api", "key"), ("private", "key"), ("access", "key")})
-_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _ENV_REF = re.compile(r"^\$\{env\.[A-Za-z_][A-Za-z0-9_]*\}$")
-#: The variables credentials are read from: a value read from one is masked wherever it is used.
-_CREDENTIAL_VARS = frozenset(var for key, var in ENV_VARS.items() if key != "project_id")
 
 
 @functools.lru_cache(maxsize=1)
@@ -88,11 +79,12 @@ class Step:
     #: Every reference in the inputs, with the JSON path of the string holding it.
     refs: tuple[tuple[str, Ref], ...] = field(default=(), repr=False)
     step_refs: bool = False
-    #: The inputs with ${env...} and $${ resolved, for a step without step references.
-    resolved: Any = None
+    #: The inputs with ${env...} and $${ resolved, for a step without step references. Like
+    #: ``sensitive`` and ``request``, it may hold secrets read from the environment: no repr.
+    resolved: Any = field(default=None, repr=False)
     #: Values read from ${env...} that may be secret (see :func:`is_secret_ref`): masked in
     #: --dry-run output and in error messages.
-    sensitive: tuple[str, ...] = ()
+    sensitive: tuple[str, ...] = field(default=(), repr=False)
     request: Optional[OutgoingRequest] = field(default=None, repr=False)
 
     @property
@@ -205,15 +197,6 @@ def _check_credential_keys(value: Any, path: str) -> None:
             _check_credential_keys(item, f"{path}[{i}]")
 
 
-@functools.lru_cache(maxsize=4096)  # a manifest repeats a few dozen keys (method, query, ...)
-def credential_like(key: str) -> bool:
-    """Is ``key`` named like a credential (secret, password, token, authorization, api key)?"""
-    words = [w.lower() for w in _WORD.findall(key)]
-    return any(w in _CREDENTIAL_WORDS for w in words) or any(
-        pair in _CREDENTIAL_PAIRS for pair in zip(words, words[1:])
-    )
-
-
 @functools.lru_cache(maxsize=1)
 def _valid_fast() -> Any:
     # Plain-Python "valid" for the manifest schema (fastschema.py); jsonschema explains the rest.
@@ -307,19 +290,6 @@ def _step(index: int, raw: Mapping[str, Any], env: Mapping[str, str]) -> Step:
     return step
 
 
-def is_secret_ref(ref: Ref, at: str) -> bool:
-    """May the value of ``${env.NAME}`` at ``at`` be secret? Then it is masked wherever shown.
-
-    It may when the variable is one credentials are read from (``MP_SECRET``...), when its name
-    is credential-like (``WAREHOUSE_PASSWORD``), or when the key holding it is (``password``).
-    """
-    return (
-        ref.name in _CREDENTIAL_VARS
-        or credential_like(ref.name)
-        or credential_like(at.rsplit(".", 1)[-1])
-    )
-
-
 def env_value(env: Mapping[str, str], ref: Ref, at: str) -> Any:
     """Resolve an ``${env...}`` reference."""
     if ref.kind != "env":  # pragma: no cover - only called for steps without step references
@@ -365,16 +335,3 @@ def _check_names_and_refs(steps: list[Step]) -> None:
                     f"{ref.text}: step {ref.name!r} streams its body to {target.output}",
                     field=at,
                 )
-
-
-# The runner-side half lives in manifest_run, which builds on Step and Manifest: re-exported
-# lazily (PEP 562) so that importing either module first works.
-_RUN_NAMES = ("check_manifest", "dry_run", "run_manifest")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _RUN_NAMES:
-        from . import run as manifest_run
-
-        return getattr(manifest_run, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """Running a manifest's independent steps at once: up to ``parallel`` steps, within each API's limits.
 
-Only :func:`~.manifest_run.run_manifest` calls this, and only for ``parallel`` above 1; at 1 the
+Only :func:`~.run.run_manifest` calls this, and only for ``parallel`` above 1; at 1 the
 steps run strictly in order there, by the same code as before parallel runs existed.
 
 The rules, which docs/manifests.md ("Parallel steps") states for users:
@@ -21,6 +21,7 @@ the sending threads, which it allows (one session, one deadline watchdog).
 
 from __future__ import annotations
 
+import heapq
 import math
 import os
 import time
@@ -34,7 +35,8 @@ from ..core.limits import at_once_for, per_second_for
 from ..errors import MpError
 from ..settings import MAX_PARALLEL
 from .load import Manifest, ManifestRun, Step
-from .run import answered_entry, failed_entry, step_request
+from .progress import Progress
+from .steps import answered_entry, failed_entry, step_request
 
 if TYPE_CHECKING:
     from ..core.request import OutgoingRequest
@@ -82,85 +84,152 @@ def run_parallel(
     *,
     strict_plugins: Optional[bool] = None,
     clock: Callable[[], float] = time.monotonic,
+    progress: Optional[Progress] = None,
 ) -> ManifestRun:
-    """Run ``manifest`` with up to ``at_once`` independent steps in flight (see the module)."""
-    steps = manifest.steps
-    after = _dependencies(steps)
-    entries: list[Optional[dict[str, Any]]] = [None] * len(steps)
-    results: dict[str, Optional[dict[str, Any]]] = {}
-    failures: dict[int, int] = {}  # step index -> exit status, for failures that stop the run
-    waiting = list(range(len(steps)))  # not started yet, in manifest order
-    built: dict[int, OutgoingRequest] = {}  # built, waiting for a slot of its API
-    running: dict[Future[Result], tuple[Step, str]] = {}
-    gates = _Gates(clock)
+    """Run ``manifest`` with up to ``at_once`` independent steps in flight (see the module).
 
-    def finish(step: Step, entry: dict[str, Any], status: int) -> None:
-        entries[step.index] = entry
-        if status and not step.continue_on_error:
-            failures[step.index] = status
+    ``progress`` hears of each step sent and done, on this thread (see :mod:`.progress`)."""
+    progress = Progress() if progress is None else progress
+    plan = _Schedule(manifest.steps, _Gates(clock), progress)
+    running: dict[Future[Result], tuple[Step, str]] = {}
+
+    def build(step: Step) -> Optional[OutgoingRequest]:
+        try:
+            return step_request(step, manifest, runner, plan.results, strict_plugins)
+        except MpError as exc:  # its inputs failed: it never takes a slot
+            plan.results[step.name] = None
+            plan.finish(step, *failed_entry(step, exc))
+            return None
 
     with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="mp-manifest") as pool:
+
+        def submit(step: Step, request: OutgoingRequest) -> None:
+            progress.sent(step, request)
+            future = pool.submit(runner.send, request, output=step.output)
+            running[future] = (step, request.api.name)
+
         try:
-            while running or (waiting and not failures):
-                retry_in = math.inf  # until a step in flight ends, unless a rate says sooner
-                for i in list(waiting):
-                    if failures or len(running) >= at_once:
-                        break
-                    step = steps[i]
-                    if any(entries[d] is None for d in after[i]):
-                        continue
-                    request = built.get(i)
-                    if request is None:
-                        try:
-                            request = step_request(step, manifest, runner, results, strict_plugins)
-                        except MpError as exc:  # its inputs failed: it never takes a slot
-                            waiting.remove(i)
-                            results[step.name] = None
-                            finish(step, *failed_entry(step, exc))
-                            continue
-                        built[i] = request
-                    api = request.api.name
-                    delay = gates.take(api)
-                    if delay:
-                        retry_in = min(retry_in, delay)
-                        continue
-                    waiting.remove(i)
-                    del built[i]
-                    running[pool.submit(runner.send, request, output=step.output)] = (step, api)
+            while True:
+                retry_in = plan.start(at_once - len(running), build, submit)
                 if not running:
-                    if failures or not waiting:
+                    if plan.failures or not plan.startable:
                         break
-                    # Only a rate of starts can hold back the first waiting step with nothing in
-                    # flight (its dependencies are all earlier, hence finished).
+                    # Only a rate of starts can hold back a step with nothing in flight (its
+                    # dependencies are all earlier, hence finished).
                     time.sleep(retry_in if math.isfinite(retry_in) else 0.001)
                     continue
-                done, _ = wait(
-                    running,
-                    timeout=retry_in if math.isfinite(retry_in) else None,
-                    return_when=FIRST_COMPLETED,
-                )
+                timeout = retry_in if math.isfinite(retry_in) else None
+                done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in sorted(done, key=lambda f: running[f][0].index):
                     step, api = running.pop(future)
-                    gates.release(api)
+                    plan.released(api)
                     try:
                         result = future.result()
                     except MpError as exc:
-                        results[step.name] = None
-                        finish(step, *failed_entry(step, exc))
+                        plan.results[step.name] = None
+                        plan.finish(step, *failed_entry(step, exc))
                     else:
-                        entry, results[step.name], status = answered_entry(step, result)
-                        finish(step, entry, status)
+                        entry, plan.results[step.name], status = answered_entry(step, result)
+                        plan.finish(step, entry, status)
         except BaseException:
             # Ctrl-C (or a bug) must not wait for every call in flight to reach its deadline:
             # cut them, so the pool's workers end at once and the interrupt goes through.
             runner.abort_all()
             raise
-    out = [
-        entry if entry is not None else {"name": step.name, "skipped": True}
-        for step, entry in zip(steps, entries)
-    ]
-    first = failures[min(failures)] if failures else 0
-    return ManifestRun(ok=not first, steps=out, exit_status=first)
+    return plan.outcome()
+
+
+class _Schedule:
+    """Which steps may start, kept so that each step costs the same whatever the manifest's size.
+
+    A step is *pending* while a step it waits for is unfinished, then *ready* (a heap, lowest
+    index first: the order an in-order run would start them), then, once built, *parked* under
+    its API when that API's gate is shut. A finished step readies its dependents; a released gate
+    lets its API's parked steps be tried again. Nothing rescans the steps still waiting.
+    """
+
+    def __init__(self, steps: Sequence[Step], gates: _Gates, progress: Progress) -> None:
+        self.steps = steps
+        self.gates = gates
+        self.progress = progress
+        after = _dependencies(steps)
+        self.pending = [len(needs) for needs in after]
+        self.dependents: list[list[int]] = [[] for _ in steps]
+        for i, needs in enumerate(after):
+            for d in needs:
+                self.dependents[d].append(i)
+        self.ready = [i for i, n in enumerate(self.pending) if n == 0]  # sorted: a valid heap
+        self.parked: dict[str, list[tuple[int, OutgoingRequest]]] = {}
+        self.entries: list[Optional[dict[str, Any]]] = [None] * len(steps)
+        self.results: dict[str, Optional[dict[str, Any]]] = {}
+        self.failures: dict[int, int] = {}  # step index -> exit status, for those that stop a run
+
+    @property
+    def startable(self) -> bool:
+        return bool(self.ready) or any(self.parked.values())
+
+    def start(
+        self,
+        slots: int,
+        build: Callable[[Step], Optional[OutgoingRequest]],
+        submit: Callable[[Step, OutgoingRequest], None],
+    ) -> float:
+        """Start up to ``slots`` steps, lowest index first; return how long until a rate of
+        starts lets a parked step go (inf: until a call in flight ends)."""
+        retry_in = math.inf
+        shut: set[str] = set()  # APIs whose gate said no in this pass
+        while slots > 0 and not self.failures:
+            i, request = self._next(shut)
+            if i < 0:
+                break
+            step = self.steps[i]
+            if request is None:
+                request = build(step)
+                if request is None:
+                    continue
+            api = request.api.name
+            delay = math.inf if api in shut else self.gates.take(api)
+            if delay:
+                shut.add(api)
+                retry_in = min(retry_in, delay)
+                heapq.heappush(self.parked.setdefault(api, []), (i, request))
+                continue
+            submit(step, request)
+            slots -= 1
+        return retry_in
+
+    def _next(self, shut: set[str]) -> tuple[int, Optional[OutgoingRequest]]:
+        # The lowest index among the ready steps and the parked ones of APIs not shut this pass.
+        best, api_of = self.ready[0] if self.ready else -1, ""
+        for api, heap in self.parked.items():
+            if heap and api not in shut and (best < 0 or heap[0][0] < best):
+                best, api_of = heap[0][0], api
+        if best < 0:
+            return -1, None
+        if api_of:
+            return heapq.heappop(self.parked[api_of])
+        return heapq.heappop(self.ready), None
+
+    def released(self, api: str) -> None:
+        self.gates.release(api)
+
+    def finish(self, step: Step, entry: dict[str, Any], status: int) -> None:
+        self.entries[step.index] = entry
+        self.progress.done(step, entry, status)
+        if status and not step.continue_on_error:
+            self.failures[step.index] = status
+        for i in self.dependents[step.index]:
+            self.pending[i] -= 1
+            if not self.pending[i]:
+                heapq.heappush(self.ready, i)
+
+    def outcome(self) -> ManifestRun:
+        out = [
+            entry if entry is not None else {"name": step.name, "skipped": True}
+            for step, entry in zip(self.steps, self.entries)
+        ]
+        first = self.failures[min(self.failures)] if self.failures else 0
+        return ManifestRun(ok=not first, steps=out, exit_status=first)
 
 
 def _dependencies(steps: Sequence[Step]) -> list[set[int]]:

@@ -177,6 +177,9 @@ def check_basic(
         return None
     project_id = request.param("project_id")
     if project_id is None:
+        # The Data Pipelines POSTs carry it in their form, as Mixpanel documents.
+        project_id = next((v for k, v in reversed(request.form()) if k == "project_id"), None)
+    if project_id is None:
         if kind == SERVICE_ACCOUNT:
             return error(
                 401,

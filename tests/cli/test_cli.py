@@ -318,3 +318,33 @@ def test_a_very_long_manifest_path_is_quoted_short() -> None:
     assert result.exit_status == 2
     assert result.stderr.startswith("mp-custom-action: error: cannot read xxx")
     assert len(result.stderr) < 300
+
+
+def test_version_answers_before_any_command_module_is_imported() -> None:
+    code = (
+        "import sys\n"
+        "from mp_custom_action.cli import main\n"
+        "assert main(['--version']) == 0\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('mp_custom_action.'))\n"
+        "print(loaded)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, env={"PATH": ""})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("mp-custom-action ")
+    loaded = proc.stdout.strip().splitlines()[-1]
+    assert "commands" not in loaded and "core" not in loaded and "settings" not in loaded
+
+
+def test_a_dry_run_loads_neither_the_transport_nor_the_attempt_loop() -> None:
+    code = (
+        "import sys\n"
+        "from mp_custom_action.cli import main\n"
+        "main(['call', 'GET', 'query', '/x', '--dry-run', '-q'])\n"
+        "names = ('core.transport', 'core.attempts', 'core.deadline', '_logs')\n"
+        "print(sorted(n for n in names if 'mp_custom_action.' + n in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, env={"MP_API_SECRET": "s", "PATH": ""})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -130,7 +131,7 @@ def test_token_endpoints_need_a_json_body() -> None:
             "the Lexicon Schemas API .* needs a service account",
         ),
         ("ingestion", "/track", {**SA, "project_id": 1}, "needs a project token \\(MP_TOKEN\\)"),
-        ("export", "", {**SA}, "with MP_PROJECT_ID"),
+        ("export", "", {**SA}, "needs MP_PROJECT_ID with a service account$"),
     ],
 )
 def test_missing_credentials_name_the_variables(
@@ -181,9 +182,9 @@ def test_lookup_tables_list_takes_only_a_service_account_and_replace_takes_a_sec
 
 def test_unknown_auth_value() -> None:
     with pytest.raises(
-        InputError, match="auth: expected one of auto, service-account, secret, token"
+        InputError, match="auth: expected one of auto, service-account, secret, token, oauth"
     ):
-        build(ALL, "GET", "query", "/x", auth="oauth")
+        build(ALL, "GET", "query", "/x", auth="bearer")
 
 
 def test_credentials_from_env_and_arguments_win() -> None:
@@ -231,3 +232,120 @@ def test_credential_errors_say_where_the_action_sits() -> None:
             field_prefix="steps[3].call.",
         )
     assert info.value.field == "steps[3]"
+
+
+# -- OAuth bearer token (GDPR; /import) -----------------------------------------------------------
+
+
+def test_oauth_token_from_the_environment_is_the_bearer_for_gdpr() -> None:
+    from mp_custom_action import Runner
+
+    env = {"MP_OAUTH_TOKEN": "oauth-from-env", "MP_TOKEN": "proj-token", "MP_USERNAME": "sa",
+           "MP_SECRET": "sa-secret", "MP_PROJECT_ID": "7"}  # fmt: skip
+    with Runner(env=env) as runner:
+        req = runner.prepare(
+            {"method": "GET", "api": "connectors", "relative_url": "/data-retrievals/v3.0/t1"}
+        )
+        assert req.credential.kind == "oauth", "the only credential GDPR takes"
+        assert req.wire_headers()["Authorization"] == "Bearer oauth-from-env"
+        text = repr(runner) + repr(runner.credentials) + repr(req) + json.dumps(req.describe())
+    assert "oauth-from-env" not in text
+    assert "oauth_token" in repr(runner.credentials), "present, by name only"
+
+
+def test_oauth_is_accepted_on_import_but_a_service_account_comes_first() -> None:
+    creds = Credentials.build(**SA, project_id=1, oauth_token="oauth-value")
+    assert build(creds, "POST", "ingestion", "/import", body=EVENTS).credential.kind == (
+        "service_account"
+    )
+    forced = build(creds, "POST", "ingestion", "/import", body=EVENTS, auth="oauth")
+    assert forced.wire_headers()["Authorization"] == "Bearer oauth-value"
+    assert forced.describe()["headers"]["Authorization"] == "Bearer ***"
+    assert "project_id" not in forced.url, "project_id goes with a service account only"
+    only = Credentials.build(oauth_token="oauth-value")
+    assert build(only, "POST", "ingestion", "/import", body=EVENTS).credential.kind == "oauth"
+
+
+@pytest.mark.parametrize(
+    ("api", "path"),
+    [("query", "/2.0/events/names"), ("lexicon", "/1/schemas"), ("export", ""),
+     ("connectors", "/projects/1/warehouse-sources/imports")],
+)  # fmt: skip
+def test_a_bearer_token_is_refused_where_the_endpoint_takes_none(api: str, path: str) -> None:
+    only = Credentials.build(oauth_token="oauth-value")
+    with pytest.raises(MissingCredentialError) as missing:
+        build(only, "GET", api, path)
+    assert "MP_OAUTH_TOKEN" not in str(missing.value), "the token it has is no use here"
+    with pytest.raises(CredentialNotAcceptedError, match="does not accept auth='oauth'"):
+        build(only, "GET", api, path, auth="oauth")
+
+
+def test_gdpr_refuses_every_other_credential() -> None:
+    for auth in ("service-account", "secret", "token"):
+        with pytest.raises(CredentialNotAcceptedError, match=r"it takes an OAuth token"):
+            build(ALL, "POST", "connectors", "/data-deletions/v3.0", body={"x": 1}, auth=auth)
+    with pytest.raises(MissingCredentialError, match=r"needs an OAuth token \(MP_OAUTH_TOKEN\)"):
+        build(ALL, "GET", "connectors", "/data-deletions/v3.0/t1")
+
+
+def test_cli_auth_oauth_dry_run_shows_bearer_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli_helpers import cli
+
+    monkeypatch.setenv("MP_OAUTH_TOKEN", "oauth-cli-value")
+    monkeypatch.setenv("MP_TOKEN", "proj-cli-token")
+    out = cli("call", "GET", "connectors", "/data-deletions/v3.0/t1", "--auth", "oauth",
+              "--dry-run")  # fmt: skip
+    assert out.exit_status == 0, out.stderr
+    shown = out.json
+    assert shown["headers"]["Authorization"] == "Bearer ***"
+    assert shown["url"] == "https://mixpanel.com/api/app/data-deletions/v3.0/t1?token=***"
+    assert "oauth-cli-value" not in out.stdout + out.stderr
+    assert "proj-cli-token" not in out.stdout + out.stderr
+
+
+def test_cli_repeated_base_path_exits_2_before_sending() -> None:
+    from cli_helpers import cli
+
+    out = cli("call", "GET", "query", "/api/2.0/events/names", "--dry-run")
+    assert out.exit_status == 2
+    assert "did you mean '/2.0/events/names'?" in out.stderr
+    out = cli("call", "GET", "export", "/2.0/export")
+    assert out.exit_status == 2
+    assert "repeats the Raw Data Export API's base path '/api/2.0/export'" in out.stderr
+
+
+OAUTH = "QZXVoauth+/9=Kx%21~bearer"
+PROJECT_TOKEN = "QZXVtoken8e1d%2F+"
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["--dry-run"], 200),
+        ([], 200),
+        ([], 500),
+        (["--check-status"], 401),
+    ],
+)
+def test_oauth_and_query_token_never_show_in_cli_output_or_logs(
+    server: Any, monkeypatch: pytest.MonkeyPatch, args: list[str], status: int
+) -> None:
+    from cli_helpers import cli
+    from hostile import CREDENTIALS, assert_no_leak, secret_forms
+    from loopback import Reply
+
+    forms = {
+        **secret_forms({**CREDENTIALS, "token": OAUTH}),
+        **secret_forms({**CREDENTIALS, "token": PROJECT_TOKEN}),
+    }
+    server.handler = lambda req: Reply.json({"status": "error", "error": "x"}, status=status)
+    monkeypatch.setenv("MP_OAUTH_TOKEN", OAUTH)
+    monkeypatch.setenv("MP_TOKEN", PROJECT_TOKEN)
+    out = cli("call", "POST", "connectors", "/data-retrievals/v3.0", "--origin", server.origin,
+              "--body", '{"distinct_ids": ["u1"]}', "-vv", *args)  # fmt: skip
+    assert out.exit_status in (0, 4), out.stderr
+    assert_no_leak(out.stdout, out.stderr, forms=forms)
+    if "--dry-run" not in args:
+        got = server.received[0]
+        assert got.header("Authorization") == f"Bearer {OAUTH}"
+        assert dict(got.query) == {"token": PROJECT_TOKEN}

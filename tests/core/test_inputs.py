@@ -67,12 +67,14 @@ def test_other_methods_are_rejected(method: object) -> None:
         build(method=method)
 
 
-@pytest.mark.parametrize("method", ["GET", "DELETE"])
-def test_body_only_with_post_put_patch(method: str) -> None:
-    with pytest.raises(
-        BodyError, match=f"body: a body is only sent with POST, PUT or PATCH, not {method}"
-    ):
-        build(method=method, body={"a": 1})
+def test_no_body_with_get() -> None:
+    with pytest.raises(BodyError, match=r"body: a body is only sent with POST, PUT or PATCH .*GET"):
+        build(method="GET", body={"a": 1})
+
+
+def test_no_body_with_delete_unless_the_endpoint_documents_one() -> None:
+    with pytest.raises(BodyError, match="body: DELETE /api/app/x takes no body"):
+        build(method="DELETE", body={"a": 1})
 
 
 @pytest.mark.parametrize(
@@ -120,7 +122,7 @@ def test_caller_headers_are_added() -> None:
 @pytest.mark.parametrize(
     "name",
     ["Authorization", "authorization", "Proxy-Authorization", "Cookie", "Host", "Content-Length",
-     "Transfer-Encoding", "Content-Type", "CONTENT-TYPE", "Content-Encoding", "Connection",
+     "Transfer-Encoding", "Connection",
      "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade", "Expect"],
 )  # fmt: skip
 def test_connector_owned_headers_are_refused(name: str) -> None:

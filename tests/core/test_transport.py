@@ -163,3 +163,40 @@ def test_a_socks_proxy_without_the_extra_is_a_config_error_up_front(
     assert "HTTPS_PROXY: is a SOCKS proxy, which needs the SOCKS extra" in done.stderr
     assert "pw" not in done.stderr
     assert "retrying" not in done.stderr
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        todo += [item.__context__, item.__cause__]
+    return seen
+
+
+@pytest.mark.parametrize("fault", ["refused", "cut"])
+def test_our_errors_keep_no_library_request_in_their_chain(
+    server: ScriptedServer, fault: str
+) -> None:
+    from mp_custom_action import Runner
+    from mp_custom_action.errors import TransportError
+
+    if fault == "refused":
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            origin = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    else:
+        server.handler = lambda req: Reply(raw=b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{")
+        origin = server.origin
+    runner = Runner(username="sa.user", secret="sa-secret", project_id=1, env={}, origin=origin,
+                    retries=0)  # fmt: skip
+    with runner, pytest.raises(TransportError) as caught:
+        runner.run({"method": "GET", "api": "query", "relative_url": "/2.0/events/names"})
+    chain = _chain(caught.value)
+    assert chain == [caught.value]  # no __context__, no __cause__
+    for exc in chain:
+        for value in vars(exc).values():
+            assert not isinstance(value, (requests.PreparedRequest, requests.Response))

@@ -16,7 +16,7 @@ import pytest
 from cli_helpers import CliResult, cli
 from loopback import Reply, ScriptedServer
 
-from mp_custom_action.manifests.load import is_secret_ref
+from mp_custom_action.manifests.masking import is_secret_ref
 from mp_custom_action.manifests.references import Ref
 
 CREDS = {"MP_USERNAME": "sa.user", "MP_SECRET": "sa-secret-value", "MP_PROJECT_ID": "4242"}

@@ -15,11 +15,12 @@ import pytest
 from cli_helpers import cli
 from loopback import Received, Reply, ScriptedServer
 
+from mp_custom_action.core.results import Result
 from mp_custom_action.core.runner import Runner
 from mp_custom_action.errors import InputError
-from mp_custom_action.manifests.load import ManifestRun, dry_run, load_manifest
+from mp_custom_action.manifests.load import ManifestRun, load_manifest
 from mp_custom_action.manifests.parallel import LIMITS, Limit, _Gates
-from mp_custom_action.manifests.run import check_manifest, run_manifest
+from mp_custom_action.manifests.run import check_manifest, dry_run, run_manifest
 
 CREDS = {"MP_USERNAME": "sa.user", "MP_SECRET": "sa-secret-value", "MP_PROJECT_ID": "4242"}
 LATENCY = 0.03  # long enough for steps sent together to overlap on a busy machine
@@ -371,3 +372,37 @@ def test_the_docs_example_runs_as_the_docs_say(server: ScriptedServer) -> None:
     assert outcome.ok
     assert spans["sync"][0] >= spans["sources"][1]
     assert tracker.most >= 2  # the two queries and the listing overlapped
+
+
+class InstantRunner(Runner):
+    """Answers every request at once, without a socket: only the scheduling is exercised."""
+
+    def send(self, req: Any, *, output: Any = None, timeout: Any = None) -> Result:
+        return Result(200, {}, {"url": req.url})
+
+
+def test_scheduling_asks_the_gates_a_bounded_number_of_times_per_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A scheduler that tries every waiting step on each completion asks the Query gate about
+    # n * n / 5 times for n Query steps (5 at once); a linear one a few times per step.
+    asked = 0
+    take = _Gates.take
+
+    def counting(self: _Gates, api: str) -> float:
+        nonlocal asked
+        asked += 1
+        return take(self, api)
+
+    monkeypatch.setattr(_Gates, "take", counting)
+    steps = [query_step(f"q{i}") for i in range(400)] + [
+        query_step("last", call={"method": "GET", "api": "query",
+                                 "relative_url": "/2.0/events/names?after=${steps.q0.status_code}"})
+    ]  # fmt: skip
+    loaded = load_manifest(manifest(steps))
+    with InstantRunner(origin="http://127.0.0.1:9", retries=0) as runner:
+        check_manifest(loaded, runner)
+        outcome = run_manifest(loaded, runner, parallel=8)
+    assert outcome.ok and [s["name"] for s in outcome.steps] == [s["name"] for s in steps]
+    assert "after=200" in outcome.steps[-1]["body"]["url"]
+    assert asked <= 3 * len(steps)

@@ -9,18 +9,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_helpers import cli
 from presets_support import (
     Plugins,
     RecordingServer,
-    fake_plugins,
     preset_plugin,
-    run_cli,
-    serving,
-    set_credentials,
 )
 
 import mp_custom_action
@@ -41,19 +37,6 @@ BUILTIN_NAMES = {
 }  # fmt: skip
 
 
-@pytest.fixture
-def plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Plugins]:
-    set_credentials(monkeypatch)
-    with fake_plugins(tmp_path, monkeypatch) as fake:
-        yield fake
-
-
-@pytest.fixture
-def recording_server() -> Iterator[RecordingServer]:
-    with serving() as server:
-        yield server
-
-
 def names() -> set[str]:
     return set(preset_registry().names())
 
@@ -69,9 +52,9 @@ def test_a_plugin_preset_is_listed_and_runs(
     plugins: Plugins, recording_server: RecordingServer
 ) -> None:
     plugins.add("mine", preset_plugin())
-    listed = run_cli("presets", "list", "--json")
-    assert listed.status == 0 and listed.stderr == ""
-    rows = {row["name"]: row for row in listed.json()}
+    listed = cli("presets", "list", "--json")
+    assert listed.exit_status == 0 and listed.stderr == ""
+    rows = {row["name"]: row for row in listed.json}
     assert set(rows) == BUILTIN_NAMES | {"eventNames"}
     assert rows["eventNames"] == {
         "name": "eventNames",
@@ -81,13 +64,13 @@ def test_a_plugin_preset_is_listed_and_runs(
         "summary": "Event names",
         "plugin": "mine",
     }
-    result = run_cli(
+    result = cli(
         "preset", "eventNames", "--input", '{"query": {"type": "general"}}',
         "--origin", recording_server.origin,
     )  # fmt: skip
-    assert result.status == 0, result.stderr
+    assert result.exit_status == 0, result.stderr
     [request] = recording_server.requests
-    assert request.path == "/api/2.0/events/names?type=general&project_id=4242"
+    assert request.target == "/api/2.0/events/names?type=general&project_id=4242"
 
 
 def test_a_plugin_may_return_preset_objects_and_cannot_claim_another_name(plugins: Plugins) -> None:
@@ -126,12 +109,12 @@ def test_a_plugin_adds_an_api_selector(plugins: Plugins, recording_server: Recor
     assert (spec.name, spec.plugin) == ("annotations", "annotations")
     assert spec.base_url("eu") == "https://eu.mixpanel.com/api/app/projects"
     # `call` finds a plugin's API selector too (the runner asks plugins for names it lacks).
-    called = run_cli("call", "GET", "annotations", "/4242/annotations", "--dry-run")
-    assert called.status == 0, called.stderr
-    assert called.json()["url"] == "https://mixpanel.com/api/app/projects/4242/annotations"
-    ran = run_cli("preset", "listAnnotations", "--origin", recording_server.origin)
-    assert ran.status == 0, ran.stderr
-    assert recording_server.requests[0].path == "/api/app/projects/4242/annotations"
+    called = cli("call", "GET", "annotations", "/4242/annotations", "--dry-run")
+    assert called.exit_status == 0, called.stderr
+    assert called.json["url"] == "https://mixpanel.com/api/app/projects/4242/annotations"
+    ran = cli("preset", "listAnnotations", "--origin", recording_server.origin)
+    assert ran.exit_status == 0, ran.stderr
+    assert recording_server.requests[0].target == "/api/app/projects/4242/annotations"
 
 
 def test_plugins_are_loaded_once(plugins: Plugins, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,7 +125,7 @@ def test_plugins_are_loaded_once(plugins: Plugins, monkeypatch: pytest.MonkeyPat
     for _ in range(3):
         preset_registry()
         plugin_api_registry()
-    run_cli("presets", "list")
+    cli("presets", "list")
     assert reads == [1]
 
 
@@ -323,9 +306,9 @@ def test_an_api_selector_that_takes_a_builtin_name_is_refused(plugins: Plugins) 
 
 def test_the_cli_warns_in_one_line_and_keeps_working(plugins: Plugins) -> None:
     plugins.add_entry_point("broken", "mpca_test_plugin_missing")
-    result = run_cli("presets", "list", "--json")
-    assert result.status == 0
-    assert {row["name"] for row in result.json()} == BUILTIN_NAMES
+    result = cli("presets", "list", "--json")
+    assert result.exit_status == 0
+    assert {row["name"] for row in result.json} == BUILTIN_NAMES
     assert result.stderr == (
         "mp-custom-action: warning: plugin 'broken': skipped: cannot import "
         "mpca_test_plugin_missing: ModuleNotFoundError: No module named 'mpca_test_plugin_missing'\n"
@@ -336,8 +319,8 @@ def test_the_cli_warns_in_one_line_and_keeps_working(plugins: Plugins) -> None:
                                      ["preset", "listWarehouseSources", "--dry-run"]])  # fmt: skip
 def test_strict_plugins_turns_warnings_into_an_error(plugins: Plugins, command: list[str]) -> None:
     plugins.add("shady", preset_plugin(name="bad", path="https://evil.example/x"))
-    result = run_cli(*command, "--strict-plugins")
-    assert result.status == 7
+    result = cli(*command, "--strict-plugins")
+    assert result.exit_status == 7
     assert result.stdout == ""
     assert result.stderr.startswith(
         "mp-custom-action: error: plugin problems (strict mode): plugin 'shady': preset refused: "
@@ -347,8 +330,8 @@ def test_strict_plugins_turns_warnings_into_an_error(plugins: Plugins, command: 
 def test_mp_strict_plugins_does_the_same(plugins: Plugins, monkeypatch: pytest.MonkeyPatch) -> None:
     plugins.add_entry_point("broken", "mpca_test_plugin_missing")
     monkeypatch.setenv("MP_STRICT_PLUGINS", "1")
-    result = run_cli("presets", "list")
-    assert result.status == 7
+    result = cli("presets", "list")
+    assert result.exit_status == 7
     assert "plugin 'broken'" in result.stderr
     with pytest.raises(PluginError) as err:
         preset_registry()
@@ -361,21 +344,21 @@ def test_mp_strict_plugins_does_the_same(plugins: Plugins, monkeypatch: pytest.M
 def test_two_plugins_with_one_name_warn_on_list_and_fail_to_run(plugins: Plugins) -> None:
     plugins.add("alpha", preset_plugin())
     plugins.add("beta", preset_plugin())
-    listed = run_cli("presets", "list", "--json")
-    assert listed.status == 0
-    assert [r["plugin"] for r in listed.json() if r["name"] == "eventNames"] == ["alpha", "beta"]
+    listed = cli("presets", "list", "--json")
+    assert listed.exit_status == 0
+    assert [r["plugin"] for r in listed.json if r["name"] == "eventNames"] == ["alpha", "beta"]
     assert listed.stderr == (
         "mp-custom-action: warning: plugin 'beta': preset 'eventNames' is offered by more than one "
         "plugin ('alpha' and 'beta'); running it is an error until one is uninstalled\n"
     )
-    ran = run_cli("preset", "eventNames", "--dry-run")
-    assert ran.status == 7
+    ran = cli("preset", "eventNames", "--dry-run")
+    assert ran.exit_status == 7
     assert ran.stderr == (
         "mp-custom-action: error: preset 'eventNames' is offered by more than one plugin "
         "('alpha' and 'beta'); uninstall one of them\n"
     )
-    assert run_cli("presets", "show", "eventNames").status == 7
-    assert run_cli("presets", "list", "--strict-plugins").status == 7
+    assert cli("presets", "show", "eventNames").exit_status == 7
+    assert cli("presets", "list", "--strict-plugins").exit_status == 7
     with pytest.raises(PluginError) as err:
         preset_registry().get("eventNames")
     assert err.value.plugins == ("alpha", "beta")
@@ -383,11 +366,11 @@ def test_two_plugins_with_one_name_warn_on_list_and_fail_to_run(plugins: Plugins
 
 def test_a_builtin_preset_is_not_silently_shadowed(plugins: Plugins) -> None:
     plugins.add("shadow", preset_plugin(name="getWarehouseSource"))
-    ran = run_cli("preset", "getWarehouseSource", "--input", '{"sourceId": "s"}', "--dry-run")
-    assert ran.status == 7
+    ran = cli("preset", "getWarehouseSource", "--input", '{"sourceId": "s"}', "--dry-run")
+    assert ran.exit_status == 7
     assert "('builtin' and 'shadow')" in ran.stderr
     # Other presets, built-in or not, keep working.
-    assert run_cli("preset", "listWarehouseSources", "--dry-run").status == 0
+    assert cli("preset", "listWarehouseSources", "--dry-run").exit_status == 0
 
 
 # -- laziness ------------------------------------------------------------------------------------
@@ -425,22 +408,22 @@ def test_help_lists_the_commands_without_loading_plugins() -> None:
 
 
 def test_presets_show_prints_what_a_form_needs(plugins: Plugins) -> None:
-    shown = run_cli("presets", "show", "createWarehouseSource")
-    assert shown.status == 0
-    data = shown.json()
+    shown = cli("presets", "show", "createWarehouseSource")
+    assert shown.exit_status == 0
+    data = shown.json
     assert list(data) == [
         "name", "api", "method", "path", "summary", "plugin", "input_schema", "example"
     ]  # fmt: skip
     assert data["input_schema"]["properties"]["body"]["properties"]["type"]["enum"][0] == "bigquery"
     assert json.loads(json.dumps(data["example"]))["body"]["type"] == "bigquery"
-    unknown = run_cli("presets", "show", "nope")
-    assert (unknown.status, unknown.stderr) == (
+    unknown = cli("presets", "show", "nope")
+    assert (unknown.exit_status, unknown.stderr) == (
         2, "mp-custom-action: error: NAME: unknown preset 'nope' (see: presets list)\n"
     )  # fmt: skip
 
 
 def test_presets_list_prints_a_table(plugins: Plugins) -> None:
-    result = run_cli("presets")
+    result = cli("presets")
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["NAME", "METHOD", "API", "PATH", "PLUGIN", "SUMMARY"]
     assert lines[1].split()[:5] == [

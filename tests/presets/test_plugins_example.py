@@ -13,12 +13,10 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from presets_support import PROJECT_ID, SECRET, USERNAME, RecordingServer, serving
+from presets_support import PROJECT_ID, SECRET, USERNAME, RecordingServer
 
 import mp_custom_action
 
@@ -73,12 +71,6 @@ def cli(site: Path, tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[s
     )
 
 
-@pytest.fixture
-def recording_server() -> Iterator[RecordingServer]:
-    with serving() as server:
-        yield server
-
-
 def check_installed_example(site: Path, tmp_path: Path, server: RecordingServer) -> None:
     listed = cli(site, tmp_path, "presets", "list", "--json")
     assert listed.returncode == 0, listed.stderr
@@ -103,7 +95,7 @@ def check_installed_example(site: Path, tmp_path: Path, server: RecordingServer)
     assert json.loads(ran.stdout)["status_code"] == 404  # the canned server has no such route
     [request] = server.requests
     assert request.method == "GET"
-    assert request.path == f"/api/app/projects/{PROJECT_ID}/annotations?fromDate=2024-02-01"
+    assert request.target == f"/api/app/projects/{PROJECT_ID}/annotations?fromDate=2024-02-01"
 
     refused = cli(site, tmp_path, "preset", "listAnnotations", "--input", '{"query": {"from": 1}}')
     assert refused.returncode == 2

@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cli_helpers import cli
 from presets_support import (
     PROJECT_ID,
     RUN,
@@ -17,8 +17,6 @@ from presets_support import (
     TABLE,
     USERNAME,
     RecordingServer,
-    run_cli,
-    serving,
     set_credentials,
 )
 
@@ -75,12 +73,6 @@ def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     set_credentials(monkeypatch)
 
 
-@pytest.fixture
-def recording_server() -> Iterator[RecordingServer]:
-    with serving() as server:
-        yield server
-
-
 def test_the_cases_cover_every_builtin_preset() -> None:
     from mp_custom_action.presets.docs import builtin_presets
 
@@ -90,18 +82,18 @@ def test_the_cases_cover_every_builtin_preset() -> None:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_cli_runs_each_preset_end_to_end(recording_server: RecordingServer, name: str) -> None:
     preset_input, method, path, sent, answered = CASES[name]
-    result = run_cli(
+    result = cli(
         "preset", name, "--input", json.dumps(preset_input), "--origin", recording_server.origin,
         "--check-status", "--check-response",
     )  # fmt: skip
-    assert result.status == 0, result.stderr
+    assert result.exit_status == 0, result.stderr
     assert result.stderr == ""
-    printed = result.json()
+    printed = result.json
     assert list(printed) == ["status_code", "headers", "body"]
     assert (printed["status_code"], printed["body"]) == (200, answered)
 
     [request] = recording_server.requests
-    assert (request.method, request.path) == (method, path)  # no project_id query: path-scoped
+    assert (request.method, request.target) == (method, path)  # no project_id query: path-scoped
     assert request.headers["Authorization"] == BASIC
     assert request.json() == sent
     if sent is not None:
@@ -111,32 +103,31 @@ def test_cli_runs_each_preset_end_to_end(recording_server: RecordingServer, name
 def test_input_from_a_file_and_from_stdin(
     recording_server: RecordingServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import io
 
     path = tmp_path / "input.json"
     path.write_text(json.dumps({"body": CREATE_BODY}), encoding="utf-8")
-    assert run_cli(
+    assert cli(
         "preset", "createWarehouseSource", "--input", f"@{path}", "--origin", recording_server.origin
-    ).status == 0  # fmt: skip
-    monkeypatch.setattr("sys.stdin", io.StringIO('{"sourceId": "from-stdin"}'))
-    assert run_cli(
-        "preset", "getWarehouseSource", "--input", "-", "--origin", recording_server.origin
-    ).status == 0  # fmt: skip
+    ).exit_status == 0  # fmt: skip
+    assert cli(
+        "preset", "getWarehouseSource", "--input", "-", "--origin", recording_server.origin,
+        stdin='{"sourceId": "from-stdin"}',
+    ).exit_status == 0  # fmt: skip
     assert [r.json() for r in recording_server.requests] == [CREATE_BODY, None]
-    assert recording_server.requests[1].path == f"{BASE}/from-stdin"
+    assert recording_server.requests[1].target == f"{BASE}/from-stdin"
 
 
 def test_dry_run_prints_the_request_and_sends_nothing(recording_server: RecordingServer) -> None:
-    result = run_cli(
+    result = cli(
         "preset", "updateWarehouseSource", "--input", '{"projectId": 9, "sourceId": "a/b", '
         '"body": {"name": "renamed"}}', "--dry-run", "--origin", recording_server.origin,
     )  # fmt: skip
-    assert result.status == 0
-    assert result.json() == {
+    assert result.exit_status == 0
+    assert result.json == {
         "method": "PATCH",
         "url": f"{recording_server.origin}/api/app/projects/9/warehouse-sources/a%2Fb",
         "headers": {
-            "User-Agent": result.json()["headers"]["User-Agent"],
+            "User-Agent": result.json["headers"]["User-Agent"],
             "Accept": "application/json, text/plain;q=0.9, */*;q=0.1",
             "Content-Type": "application/json",
             "Authorization": "Basic ***",
@@ -148,45 +139,45 @@ def test_dry_run_prints_the_request_and_sends_nothing(recording_server: Recordin
 
 
 def test_region_keeps_the_connectors_path(recording_server: RecordingServer) -> None:
-    result = run_cli(
+    result = cli(
         "preset", "listWarehouseSources", "--region", "eu", "--origin", recording_server.origin
     )
-    assert result.status == 0
-    assert recording_server.requests[0].path == BASE
+    assert result.exit_status == 0
+    assert recording_server.requests[0].target == BASE
 
 
 def test_check_status_maps_an_error_answer(recording_server: RecordingServer) -> None:
     recording_server.answer = lambda method, path: (404, {"status": "error", "error": "not found"})
     args = ("preset", "getWarehouseSource", "--input", '{"sourceId": "gone"}')
-    result = run_cli(*args, "--origin", recording_server.origin)
-    assert (result.status, result.json()["status_code"]) == (0, 404)
-    assert run_cli(*args, "--origin", recording_server.origin, "--check-status").status == 4
+    result = cli(*args, "--origin", recording_server.origin)
+    assert (result.exit_status, result.json["status_code"]) == (0, 404)
+    assert cli(*args, "--origin", recording_server.origin, "--check-status").exit_status == 4
 
 
 def test_check_response_warns_but_never_fails(recording_server: RecordingServer) -> None:
     recording_server.answer = lambda method, path: (200, {"id": 5, "type": "oracle"})
     args = ("preset", "getWarehouseSource", "--input", '{"sourceId": "s"}')
-    result = run_cli(*args, "--origin", recording_server.origin, "--check-response")
-    assert result.status == 0
-    assert result.json()["body"] == {"id": 5, "type": "oracle"}
+    result = cli(*args, "--origin", recording_server.origin, "--check-response")
+    assert result.exit_status == 0
+    assert result.json["body"] == {"id": 5, "type": "oracle"}
     assert result.stderr == (
         "mp-custom-action: warning: the 200 response of getWarehouseSource does not match its "
         "schema: body.id: expected a string, got integer 5 (and 1 more)\n"
     )
     # Without the flag nothing is checked.
-    assert run_cli(*args, "--origin", recording_server.origin).stderr == ""
+    assert cli(*args, "--origin", recording_server.origin).stderr == ""
 
 
 def test_output_streams_the_body_to_a_file(
     recording_server: RecordingServer, tmp_path: Any
 ) -> None:
     out = tmp_path / "runs.json"
-    result = run_cli(
+    result = cli(
         "preset", "listWarehouseRuns", "--input", '{"sourceId": "s"}', "--output", str(out),
         "--origin", recording_server.origin, "--check-response",
     )  # fmt: skip
-    assert result.status == 0
-    assert result.json()["body"] is None
+    assert result.exit_status == 0
+    assert result.json["body"] is None
     assert json.loads(out.read_text()) == {"results": [RUN]}
 
 
@@ -217,7 +208,7 @@ def test_the_typed_client_runs_each_preset(recording_server: RecordingServer) ->
         "updateWarehouseSource", "deleteWarehouseSource", "listWarehouseTables",
         "listWarehouseRuns", "triggerWarehouseRun",
     ]  # fmt: skip
-    got = [(r.method, r.path, r.json()) for r in recording_server.requests]
+    got = [(r.method, r.target, r.json()) for r in recording_server.requests]
     assert got == [(CASES[n][1], CASES[n][2], CASES[n][3]) for n in order]
     assert [r.body for r in results] == [CASES[n][4] for n in order]
 
@@ -226,7 +217,7 @@ def test_project_id_can_be_given_per_client_or_per_call(recording_server: Record
     with _runner(recording_server) as runner:
         WarehouseConnectors(runner, project_id=11).list_warehouse_sources()
         WarehouseConnectors(runner, project_id=11).list_warehouse_sources(project_id=12)
-    paths = [r.path for r in recording_server.requests]
+    paths = [r.target for r in recording_server.requests]
     assert paths == [
         "/api/app/projects/11/warehouse-sources",
         "/api/app/projects/12/warehouse-sources",
@@ -308,17 +299,17 @@ def test_the_cli_against_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("MP_SECRET", creds["secret"])
         monkeypatch.setenv("MP_PROJECT_ID", str(creds["project_id"]))
         checks = ("--check-status", "--check-response", "--origin", sb.origin)
-        created = run_cli(
+        created = cli(
             "preset", "createWarehouseSource", "--input", json.dumps({"body": CREATE_BODY}), *checks
         )
-        assert created.status == 0, created.stderr
-        source_id = created.json()["body"]["id"]
-        got = run_cli(
+        assert created.exit_status == 0, created.stderr
+        source_id = created.json["body"]["id"]
+        got = cli(
             "preset", "getWarehouseSource", "--input", json.dumps({"sourceId": source_id}), *checks
         )
-        assert (got.status, got.json()["body"]["id"]) == (0, source_id)
-        refused = run_cli(
+        assert (got.exit_status, got.json["body"]["id"]) == (0, source_id)
+        refused = cli(
             "preset", "createWarehouseSource", "--input", '{"body": {"name": "x"}}', *checks
         )
-        assert refused.status == 2
+        assert refused.exit_status == 2
         assert len(sb.requests) == 2  # the refused input never reached the sandbox

@@ -7,11 +7,11 @@ and asserts the one-line error, the input-error exit status, and that the server
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from presets_support import RecordingServer, run_cli, serving, set_credentials
+from cli_helpers import cli
+from presets_support import RecordingServer, set_credentials
 
 WAREHOUSE_TYPES = "bigquery, snowflake, redshift, databricks, postgresql"
 SCHEDULES = "hourly, daily, weekly"
@@ -52,8 +52,8 @@ def valid_input(name: str) -> dict[str, Any]:
 
 
 def refused(server: RecordingServer, name: str, preset_input: Any) -> str:
-    result = run_cli("preset", name, "--input", json.dumps(preset_input), "--origin", server.origin)
-    assert result.status == 2, result.stderr
+    result = cli("preset", name, "--input", json.dumps(preset_input), "--origin", server.origin)
+    assert result.exit_status == 2, result.stderr
     assert result.stdout == ""
     assert server.requests == [], "nothing may be sent when the input is refused"
     lines = result.stderr.splitlines()
@@ -64,12 +64,6 @@ def refused(server: RecordingServer, name: str, preset_input: Any) -> str:
 @pytest.fixture(autouse=True)
 def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     set_credentials(monkeypatch)
-
-
-@pytest.fixture
-def recording_server() -> Iterator[RecordingServer]:
-    with serving() as server:
-        yield server
 
 
 # -- required fields -----------------------------------------------------------------------------
@@ -230,17 +224,17 @@ def test_input_that_is_not_an_object(recording_server: RecordingServer) -> None:
 
 
 def test_input_that_is_not_json(recording_server: RecordingServer) -> None:
-    result = run_cli(
+    result = cli(
         "preset", "listWarehouseSources", "--input", "{nope", "--origin", recording_server.origin
     )
-    assert result.status == 2
+    assert result.exit_status == 2
     assert result.stderr.startswith("mp-custom-action: error: --input: is not valid JSON")
     assert recording_server.requests == []
 
 
 def test_unknown_preset_is_an_input_error(recording_server: RecordingServer) -> None:
-    result = run_cli("preset", "listWarehouseSource", "--origin", recording_server.origin)
-    assert result.status == 2
+    result = cli("preset", "listWarehouseSource", "--origin", recording_server.origin)
+    assert result.exit_status == 2
     assert (
         "unknown preset 'listWarehouseSource'; did you mean listWarehouseSources" in result.stderr
     )
@@ -249,9 +243,9 @@ def test_unknown_preset_is_an_input_error(recording_server: RecordingServer) -> 
 
 def test_every_valid_input_passes(recording_server: RecordingServer) -> None:
     for name in ALL_PRESETS:
-        result = run_cli(
+        result = cli(
             "preset", name, "--input", json.dumps(valid_input(name)), "--dry-run",
             "--origin", recording_server.origin,
         )  # fmt: skip
-        assert result.status == 0, (name, result.stderr)
+        assert result.exit_status == 0, (name, result.stderr)
     assert recording_server.requests == []  # a dry run sends nothing either

@@ -308,7 +308,8 @@ def manifests(draw: st.DrawFn) -> Any:
 
 @given(data=manifests())
 def test_hostile_manifests_are_refused_cleanly_or_stay_home(data: Any) -> None:
-    from mp_custom_action.manifests.load import check_manifest, dry_run, load_manifest
+    from mp_custom_action.manifests.load import load_manifest
+    from mp_custom_action.manifests.run import check_manifest, dry_run
 
     try:
         manifest = load_manifest(data, env={"HOME": "/home/x"})
