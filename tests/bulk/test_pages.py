@@ -226,3 +226,17 @@ def test_a_form_body_carries_the_page_fields() -> None:
     assert second.url == form.url
     third = next_page(first, "s", 2)
     assert third.url.endswith("/api/2.0/engage?project_id=1&session_id=s&page=2")
+
+
+def test_a_form_bodys_pages_end_to_end(profiles: Sandbox) -> None:
+    with sandbox_runner(profiles) as runner:
+        pages = paginate(
+            runner, {**ENGAGE, "body": {"output_properties": '["n"]', "page_size": "1000"}}
+        )
+        assert [len(p.records) for p in pages] == [1000, 1000, 500]
+    sent = [r for r in profiles.requests if r.path == "/api/2.0/engage"]
+    assert [dict(r.query) for r in sent] == [
+        {"project_id": str(profiles.credentials["project_id"])}
+    ] * 3
+    # The page fields went in the form body (longer after the first page), not the query.
+    assert sent[0].body_length < sent[1].body_length == sent[2].body_length
