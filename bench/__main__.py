@@ -8,7 +8,8 @@ in rounds that alternate the two sides; the table gives the median over rounds a
     python -m bench --quick    # fewer rounds and smaller bodies, about a minute
     python -m bench --smoke    # seconds: every figure's code path works; the timings mean nothing
 
-Options: ``--only percall,export,parse,cli,manifests,windows,pages`` runs some groups; ``--json FILE`` writes the figures;
+Options: ``--only percall,export,parse,cli,manifests,sandbox,windows,pages`` runs some groups;
+``--json FILE`` writes the figures;
 ``--dir DIR`` is where Export bodies are written (default /dev/shm, else the temporary folder).
 """
 
@@ -28,7 +29,7 @@ from typing import Any, Optional
 
 from .common import CLIENT_CPU, Figure, pin, server, worker
 
-GROUPS = ("percall", "export", "parse", "cli", "manifests", "windows", "pages")
+GROUPS = ("percall", "export", "parse", "cli", "manifests", "sandbox", "windows", "pages")
 MiB = 1 << 20
 
 
@@ -312,6 +313,29 @@ def run_manifests(plan: Plan, directory: str, notes: dict[str, Any]) -> list[Fig
     ]
 
 
+def run_sandbox(plan: Plan, directory: str, notes: dict[str, Any]) -> list[Figure]:
+    """The sandbox under 16 concurrent keep-alive clients: HTTPS throughput against plain HTTP."""
+    rounds = min(plan.rounds, 5)
+    calls = max(2, plan.calls // 4)
+    out = worker("sandbox", "--rounds", str(rounds), "--calls", str(calls), timeout=300)
+    ratios = [tls / plain for tls, plain in zip(out["tls"], out["plain"])]
+    return [
+        Figure(
+            "sandbox, 16 concurrent clients: HTTPS / plain requests a second",
+            "the same sandbox over plain HTTP",
+            0.0,
+            "info",
+            unit="ratio",
+            ratios=ratios,
+            detail={
+                "plain req/s": statistics.median(out["plain"]),
+                "tls req/s": statistics.median(out["tls"]),
+            },
+            note=f"{calls} keep-alive calls per client per round",
+        )
+    ]
+
+
 def run_windows(plan: Plan, directory: str, notes: dict[str, Any]) -> list[Figure]:
     from .exports import env_for, sandbox
 
@@ -374,6 +398,7 @@ RUNNERS = {
     "parse": run_parse,
     "cli": run_cli,
     "manifests": run_manifests,
+    "sandbox": run_sandbox,
     "windows": run_windows,
     "pages": run_pages,
 }

@@ -54,6 +54,12 @@ def add_request_options(
         help="start the built-in local sandbox for this command and send to it, with its demo "
         "credentials (your MP_* and profile credentials are not used)",
     )
+    group.add_argument(
+        "--tls",
+        action="store_true",
+        help="with --sandbox: serve it over HTTPS with a throwaway certificate authority, "
+        "trusted for this command only (needs mp-custom-action[tls])",
+    )
     group.add_argument("--profile", help="profile from the config file (env MP_PROFILE)")
     group.add_argument(
         "--timeout",
@@ -143,20 +149,28 @@ def open_runner(args: argparse.Namespace) -> Iterator[Runner]:
         profile = _load_profile(args)
     with contextlib.ExitStack() as stack:
         sandbox_layer: dict[str, Any] = {}
+        tls = bool(getattr(args, "tls", False))
+        if tls and not sandbox:
+            raise InputError("--tls is only used with --sandbox", field="--tls")
         if sandbox and not getattr(args, "dry_run", False):
-            sandbox_layer = stack.enter_context(_sandbox())
+            sandbox_layer = stack.enter_context(_sandbox(tls))
         elif sandbox:
             # A dry run sends nothing, so no server is started; the origin shown is a placeholder.
             sandbox_layer = {"origin": "http://127.0.0.1:0", **_sandbox_credentials()}
         settings = resolve_settings(flags, env, profile)
+        ca_file: Optional[str] = None
         if sandbox_layer:
+            ca_file = sandbox_layer.pop("ca_file", None)
             settings.update(_without(sandbox_layer, "origin"))
             if flags.get("origin") is None:
                 settings["origin"] = sandbox_layer["origin"]
+        transport_env: Mapping[str, str] = os.environ
+        if ca_file is not None:  # trust the sandbox's throwaway CA, for this runner only
+            transport_env = {**os.environ, "REQUESTS_CA_BUNDLE": ca_file}
         # Resolved once, here: the Runner checks these settings and does not read them again.
         runner = Runner.from_settings(
             settings,
-            env=os.environ,
+            env=transport_env,
             apis=_api_lookup,
             on_retry=_retry_notice(args),
             pacer=_budgets(args),
@@ -227,11 +241,11 @@ def _sandbox_credentials() -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _sandbox() -> Iterator[dict[str, Any]]:
+def _sandbox(tls: bool = False) -> Iterator[dict[str, Any]]:
     from ..sandbox import Sandbox
 
-    with Sandbox(port=0) as sandbox:
-        yield {"origin": sandbox.origin, **sandbox.credentials}
+    with Sandbox(port=0, tls=tls) as sandbox:
+        yield {"origin": sandbox.origin, "ca_file": sandbox.ca_file, **sandbox.credentials}
 
 
 def print_json(value: Any) -> None:

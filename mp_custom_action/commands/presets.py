@@ -16,8 +16,10 @@ __all__ = ["add_parser", "add_plugin_options", "strict_flag"]
 EXAMPLES = """\
 examples:
   mp-custom-action presets list
-  mp-custom-action presets list --json
-  mp-custom-action presets show createWarehouseSource
+  mp-custom-action presets list --api query
+  mp-custom-action presets list lookup table
+  mp-custom-action presets list --api connectors --json
+  mp-custom-action presets show query-jql
 """
 
 
@@ -41,8 +43,8 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "presets",
         help="list the presets, or show one's input schema",
-        description="List the presets offered by plugins (the built-in warehouse-connector "
-        "presets among them), or show one preset's input schema and example.",
+        description="List the presets offered by plugins (a built-in one for every operation of "
+        "Mixpanel's reference, grouped by family), or show one preset's input schema and example.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -51,7 +53,21 @@ def add_parser(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="presets_command", metavar="ACTION")
 
     list_parser = actions.add_parser(
-        "list", help="list the presets (the default)", description="List the presets."
+        "list",
+        help="list the presets (the default), optionally only some",
+        description="List the presets; --api and TEXT keep only those that match both.",
+    )
+    list_parser.add_argument(
+        "text",
+        nargs="*",
+        metavar="TEXT",
+        help="keep presets whose name or summary holds every word given (any case)",
+    )
+    list_parser.add_argument(
+        "--api",
+        metavar="NAME",
+        help="keep presets of this API selector (ingestion, query, lexicon, export, pipelines, "
+        "connectors, or a plugin's; any of its names)",
     )
     list_parser.add_argument(
         "--json",
@@ -81,8 +97,25 @@ def _registry(args: argparse.Namespace) -> Any:
     return plugins.presets
 
 
+def _matching(args: argparse.Namespace, presets: list[Preset]) -> list[Preset]:
+    """The presets of ``--api`` (any name of the selector) holding every word of TEXT."""
+    api_name = getattr(args, "api", None)
+    if api_name is not None:
+        from ..presets.plugins import loaded_plugins
+
+        # An unknown name is an input error listing the selectors, not an empty list.
+        api = loaded_plugins().apis.get(api_name, field="--api").name
+        presets = [p for p in presets if p.api == api]
+    words = [w.casefold() for w in getattr(args, "text", None) or [] if w.strip()]
+    if words:
+        presets = [
+            p for p in presets if all(w in f"{p.name} {p.summary}".casefold() for w in words)
+        ]
+    return presets
+
+
 def run_list(args: argparse.Namespace) -> int:
-    presets: list[Preset] = list(_registry(args))
+    presets: list[Preset] = _matching(args, list(_registry(args)))
     if args.json:
         print_json([p.summary_row() for p in presets])
         return 0

@@ -18,10 +18,14 @@ examples:
   mp-custom-action sandbox                      # a free port; the first line says which
   mp-custom-action sandbox --port 8787 --state sandbox.json
   mp-custom-action sandbox --fail-rate 0.2 --latency 0.05 --seed 7
+  mp-custom-action sandbox --tls                # HTTPS; trust the printed ca_file
 
-The first line printed is JSON: {"origin", "project_id", "username", "secret", "api_secret",
-"token"}. The credentials are the sandbox's own fake ones (docs/sandbox.md); they open nothing
-at Mixpanel. The server listens on 127.0.0.1 only and stops on Ctrl-C or SIGTERM.
+The first line printed is JSON: {"origin", ["ca_file",] "project_id", "username", "secret",
+"api_secret", "token"}. The credentials are the sandbox's own fake ones (docs/sandbox.md); they
+open nothing at Mixpanel. Then one line per request on stderr (time, method, path with query
+parameter names only, status, milliseconds, the credential kind accepted or why it was
+refused); --quiet turns it off. The server listens on 127.0.0.1 only and stops on Ctrl-C or
+SIGTERM.
 """
 
 
@@ -129,6 +133,26 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help="make --fail-rate reproducible: the n-th request always gets the same answer",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a throwaway certificate authority made at start (needs "
+        "mp-custom-action[tls]); its PEM file is printed as ca_file",
+    )
+    parser.add_argument(
+        "--ca-file",
+        metavar="FILE",
+        help="with --tls, write the CA certificate (PEM) to FILE (default: a new temporary "
+        "folder, removed on stop)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        # SUPPRESS: `mp-custom-action -q sandbox` (the global -q) is not reset by this copy.
+        default=argparse.SUPPRESS,
+        help="do not log each request on stderr",
+    )
     parser.set_defaults(func=run_sandbox)
 
 
@@ -139,6 +163,8 @@ def run_sandbox(args: argparse.Namespace) -> int:
     # Imported here: `mp-custom-action --help` must not pay for the server.
     from ..sandbox import Sandbox
 
+    if args.ca_file and not args.tls:
+        raise InputError("--ca-file is only used with --tls", field="--ca-file")
     # A bad --state file is a StateFileError (an InputError): the CLI prints it, exit 2.
     sandbox = Sandbox(
         port=args.port,
@@ -147,6 +173,9 @@ def run_sandbox(args: argparse.Namespace) -> int:
         latency=args.latency,
         rate_limit=args.rate_limit,
         seed=args.seed,
+        tls=args.tls,
+        ca_file=args.ca_file,
+        log=None if getattr(args, "quiet", False) else sys.stderr,
         stream_rate=args.stream_rate * 1e6,
     )
     try:

@@ -69,6 +69,7 @@ def preset_from_definition(
         example=None,
         description=texts["description"],
         responses=responses,
+        media_type=texts["media_type"],
         plugin=plugin,
     )
     example = definition.get("example")
@@ -144,7 +145,7 @@ def _responses(raw: object, where: str, trusted: bool) -> dict[str, Mapping[str,
 
 def _texts(definition: Mapping[str, Any], where: str) -> dict[str, str]:
     texts = {}
-    for key in ("summary", "description"):
+    for key in ("summary", "description", "media_type"):
         value = definition.get(key) or ""
         if not isinstance(value, str):
             raise PresetDefinitionError(f"{where}: {key} must be a string")

@@ -60,6 +60,7 @@ DEFINITION_FIELDS = (
     "example",
     "description",
     "responses",
+    "media_type",
 )
 
 #: Where the body and the query parameters go in a preset's input; other keys are path values.
@@ -142,6 +143,8 @@ class Preset:
     description: str = ""
     responses: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     plugin: str = "builtin"
+    #: The body's media type as the endpoint documents it (for docs and ``presets show``).
+    media_type: str = ""
 
     @functools.cached_property
     def path_params(self) -> tuple[str, ...]:
@@ -164,6 +167,7 @@ class Preset:
         """``presets show``: what a low-code platform needs to render a form for the step."""
         return {
             **self.summary_row(),
+            "media_type": self.media_type or None,
             "input_schema": copy.deepcopy(dict(self.input_schema)),
             "example": copy.deepcopy(dict(self.example)) if self.example is not None else None,
         }
@@ -284,6 +288,10 @@ class Preset:
         }
         if data.get(BODY_KEY) is not None:
             inputs["body"] = data[BODY_KEY]
+            if self.media_type and self.media_type != "application/json":
+                # The operation's own media type, where its endpoint takes several (the /track
+                # identity forms): the card's way to pick one is its Content-Type header.
+                inputs["headers"] = {"Content-Type": self.media_type}
         return inputs
 
     # -- response -------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any, Optional
 
-__all__ = ["SCHEMA_DIALECT", "definitions_from_openapi"]
+__all__ = ["SCHEMA_DIALECT", "definitions_from_openapi", "inline_refs"]
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _METHODS = ("get", "post", "put", "patch", "delete")
@@ -85,6 +85,7 @@ def _definition(
         "description": operation.get("description", ""),
         "input_schema": input_schema,
         "responses": _responses(document, operation.get("responses") or {}),
+        "media_type": "application/json" if "body" in properties else "",
     }
     # An example that lacks a required part would be refused as not fitting its own schema;
     # better no example than a preset lost to a missing one.
@@ -199,6 +200,11 @@ def _resolve(document: Mapping[str, Any], node: Any) -> Any:
         seen.add(ref)
         node = _lookup(document, ref)
     return node
+
+
+def inline_refs(document: Mapping[str, Any], schema: Any) -> Any:
+    """A copy of ``schema`` with every local ``$ref`` (``#/...`` into ``document``) inlined."""
+    return _inline(document, schema)
 
 
 def _inline(document: Mapping[str, Any], schema: Any, stack: tuple[str, ...] = ()) -> Any:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from .._text import first_line as _first_line
 from ..core.apis import ApiRegistry, ApiSpec, api_from_definition
 from ..errors import PluginError, PluginWarning, PresetInputError
+from .families import BUILTIN_PLUGINS
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -53,8 +54,9 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "mp_custom_action"
 
-#: Plugins that ship with mp-custom-action: registered name -> module.
-DEFAULT_PLUGINS: Mapping[str, str] = {"builtin": "mp_custom_action.presets.builtin"}
+#: Plugins that ship with mp-custom-action: name -> ``module`` or ``module:attribute`` (see
+#: :data:`.families.BUILTIN_PLUGINS`: the seed's ``builtin`` and one ``builtin.<family>`` each).
+DEFAULT_PLUGINS: Mapping[str, str] = BUILTIN_PLUGINS
 
 _HOOK_APIS = "mp_custom_action_apis"
 _HOOK_PRESETS = "mp_custom_action_presets"
@@ -269,9 +271,12 @@ def _preset_registry(
     return PresetRegistry(presets)
 
 
-def _importer(module: str) -> Callable[[], Any]:
+def _importer(target: str) -> Callable[[], Any]:
+    module, _, attribute = target.partition(":")
+
     def load() -> Any:
-        return importlib.import_module(module)
+        loaded = importlib.import_module(module)
+        return getattr(loaded, attribute) if attribute else loaded
 
     return load
 

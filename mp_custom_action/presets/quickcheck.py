@@ -13,7 +13,8 @@ The one rule: ``check(x)`` is True only when ``jsonschema`` finds ``x`` valid. I
 (then ``jsonschema`` is asked), never looser. So it covers exactly the keywords below, with
 ``jsonschema``'s own semantics (an integer may be ``1.0``, ``True`` is not a number, an array is a
 ``list`` and an object a ``dict``), and refuses to compile a schema holding any other keyword,
-``format`` included (``jsonschema`` checks formats), a remote ``$ref``, or a draft older than 6.
+a remote ``$ref``, or a draft older than 6. ``format`` is asked of ``jsonschema``'s own format
+checker for the schema's draft, the one :func:`~.schemas.compile_schema` uses.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ _ANNOTATIONS = frozenset(
     {
         "$schema", "$id", "$comment", "$defs", "definitions", "title", "description",
         "examples", "default", "deprecated", "readOnly", "writeOnly",
+        "contentMediaType", "contentEncoding", "contentSchema",
     }
 )  # fmt: skip
 # Keywords whose checks give exactly jsonschema's answer, never a stricter one. Only these may
@@ -63,7 +65,7 @@ _SUPPORTED = frozenset(
         "type", "enum", "const", "properties", "required", "additionalProperties", "items",
         "minItems", "maxItems", "minLength", "maxLength", "minimum", "maximum",
         "exclusiveMinimum", "exclusiveMaximum", "pattern", "anyOf", "oneOf", "allOf", "not",
-        "$ref",
+        "$ref", "minProperties", "maxProperties", "format",
     }
 )  # fmt: skip
 
@@ -137,7 +139,14 @@ class _Compiler:
             raise _Unsupported("$id")  # a new base URI for the $refs below it
         if "$ref" in schema and not self.ref_with_siblings and len(schema) > 1:
             raise _Unsupported("$ref with siblings")
-        for key in ("minItems", "maxItems", "minLength", "maxLength"):
+        for key in (
+            "minItems",
+            "maxItems",
+            "minLength",
+            "maxLength",
+            "minProperties",
+            "maxProperties",
+        ):
             value = schema.get(key, 0)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise _Unsupported(key)
@@ -212,6 +221,28 @@ class _Compiler:
             return True
 
         return check
+
+    def object_size(self, schema: Mapping[str, Any]) -> Check:
+        low = schema.get("minProperties", 0)
+        high = schema.get("maxProperties")
+
+        def check(x: Any) -> bool:
+            if not isinstance(x, dict):
+                return True
+            return len(x) >= low and (high is None or len(x) <= high)
+
+        return check
+
+    def format_(self, schema: Mapping[str, Any]) -> Check:
+        # jsonschema's own format checker for this draft: the same answer, by construction.
+        name = schema["format"]
+        if not isinstance(name, str):
+            raise _Unsupported("format")
+        from jsonschema import Draft202012Validator
+        from jsonschema.validators import validator_for
+
+        checker = validator_for(self.root, default=Draft202012Validator).FORMAT_CHECKER
+        return lambda x: checker.conforms(x, name)
 
     def array(self, schema: Mapping[str, Any]) -> Check:
         items = schema.get("items", True)
@@ -327,4 +358,7 @@ _BUILDERS: tuple[tuple[str, Callable[[_Compiler, Mapping[str, Any]], Check]], ..
     ("allOf", _Compiler.all_of),
     ("not", _Compiler.not_),
     ("$ref", _Compiler.ref),
+    ("minProperties", _Compiler.object_size),
+    ("maxProperties", _Compiler.object_size),
+    ("format", _Compiler.format_),
 )

@@ -157,6 +157,9 @@ def _explain(error: ValidationError) -> tuple[list[str], str]:
         return [], f"expected one of {allowed}; got {show(instance)}"
     if kind == "const":
         return [], f"expected {_plain(value)}; got {show(instance)}"
+    if kind == "not" and isinstance(value, Mapping) and value.get("description"):
+        # A refused value may say why (a seed path parameter that would reach another route).
+        return [], f"must not be {show(instance)}: {value['description']}"
     if kind == "type":
         wanted = " or ".join(value) if isinstance(value, list) else str(value)
         return [], f"expected {_article(wanted)}, got {json_type(instance)} {show(instance)}"

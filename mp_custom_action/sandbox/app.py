@@ -7,7 +7,10 @@ All families share one origin and are told apart by path, as the real hosts' pat
     /api/2.0/nessie/...                               Data Pipelines (data.mixpanel.com)
     /api/app/projects/{id}/schemas...                 Lexicon        (mixpanel.com)
     /api/app/projects/{id}/warehouse-sources...       Connectors     (mixpanel.com)
-    /api/2.0/... /api/query/...                       Query          (mixpanel.com)
+    /api/query/... /api/2.0/...                       Query          (mixpanel.com)
+
+Families of Mixpanel's reference the sandbox does not emulate (annotations, service accounts,
+GDPR requests, feature flags) answer 404 in the family's error shape, saying so.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from .lookup_tables import handle_lookup_tables
 from .messages import APP, CLASSIC, Request, Response, error, json_response
 from .pipelines import handle_pipelines
 from .query import handle_query
+from .state import StateNotSaved
 from .warehouse_sources import handle_sources
 
 __all__ = ["App"]
@@ -46,20 +50,43 @@ def route(path: str) -> Optional[tuple[Handler, str]]:
     return None
 
 
+#: App API families of Mixpanel's reference that the sandbox does not emulate, by path segment.
+NOT_EMULATED_APP = {
+    "annotations": "Annotations",
+    "service-accounts": "Service Accounts",
+    "data-retrievals": "GDPR data retrievals",
+    "data-deletions": "GDPR data deletions",
+    "organizations": "Service Accounts (organizations)",
+}
+
+
+def _not_emulated(family: str, style: str) -> Response:
+    return error(
+        404,
+        f"Not emulated: the sandbox does not emulate the {family} API (see docs/sandbox.md)",
+        style,
+    )
+
+
 def _app_api(ctx: Context, request: Request) -> Response:
     # /api/app/projects/{projectId}/{schemas|warehouse-sources}/...: service accounts only,
     # and the project in the path is the one they must have access to.
     parts = segments(request.path, "/api/app")
+    for part in parts[:3]:
+        if part in NOT_EMULATED_APP:
+            return _not_emulated(NOT_EMULATED_APP[part], APP)
     if len(parts) < 3 or parts[0] != "projects" or parts[2] not in ("schemas", "warehouse-sources"):
         return error(
             404,
-            "The sandbox answers /api/app/projects/{projectId}/schemas... and "
+            "Not emulated: the sandbox answers /api/app/projects/{projectId}/schemas... and "
             "/api/app/projects/{projectId}/warehouse-sources...",
             APP,
         )
     denied = check_basic(request, ctx.keys, (SERVICE_ACCOUNT,), project_id_param=False, style=APP)
     if denied is None:
         denied = check_path_project(parts[1], ctx.keys, APP)
+        if denied is not None:
+            request.notes["auth"] = "refused: service_account for another project"
     if denied is not None:
         return denied
     if parts[2] == "schemas":
@@ -76,6 +103,7 @@ _ROUTES: tuple[tuple[str, Handler, str], ...] = (
     ("/lookup-tables", handle_lookup_tables, CLASSIC),
     ("/api/2.0/export", handle_export, CLASSIC),
     ("/api/2.0/nessie", handle_pipelines, APP),
+    ("/flags", lambda ctx, request: _not_emulated("Feature Flags", CLASSIC), CLASSIC),
     ("/api/app", _app_api, APP),
     ("/api", handle_query, CLASSIC),
 )
@@ -105,6 +133,13 @@ class App:
             return error(fault.status, fault.message, style, headers=headers)
         try:
             return handler(self.ctx, request)
+        except RecursionError:
+            # json.loads of a body nested thousands deep; a client's mistake, not a bug here.
+            return error(400, "the body is nested too deeply to read", style)
+        except StateNotSaved as exc:
+            # Nothing was kept (state.py): a 503 tells the client that a retry is safe.
+            log.warning("%s", exc)
+            return error(503, f"{exc}; nothing was stored, retry later", style)
         except Exception:
             # A bug in one handler must not take the sandbox down, nor leave the client hanging.
             log.exception("sandbox handler failed for %s %s", request.method, path)

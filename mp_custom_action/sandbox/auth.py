@@ -161,33 +161,40 @@ def check_basic(
     """
     header = request.header("authorization")
     if not header:
+        request.notes["auth"] = "refused: no credentials"
         return error(
             401, f"Missing credentials: send HTTP Basic auth with {describe(accepts)}", style
         )
     kind = classify(header, keys)
     if kind is None:
+        request.notes["auth"] = "refused: invalid credentials"
         return error(401, "Invalid credentials", style)
     if kind not in accepts:
+        request.notes["auth"] = f"refused: {kind} not accepted here"
         return error(
             401,
             f"Invalid credentials: {_NAMES[kind]} is not accepted here; use {describe(accepts)}",
             style,
         )
+    request.notes["auth"] = kind
     if not project_id_param:
         return None
-    project_id = request.param("project_id")
-    if project_id is None:
-        # The Data Pipelines POSTs carry it in their form, as Mixpanel documents.
-        project_id = next((v for k, v in reversed(request.form()) if k == "project_id"), None)
+    # Mixpanel reads project_id from the query string or, where the body is a form, from it
+    # (the Data Pipelines POSTs carry it in their form, as Mixpanel documents).
+    project_id = request.value("project_id")
     if project_id is None:
         if kind == SERVICE_ACCOUNT:
+            request.notes["auth"] = "refused: service_account without project_id"
             return error(
                 401,
-                "Invalid credentials: a service account needs the project_id query parameter here",
+                "Invalid credentials: a service account needs the project_id parameter here",
                 style,
             )
         return None
-    return _check_project(project_id, keys, style)
+    denied = _check_project(project_id, keys, style)
+    if denied is not None:
+        request.notes["auth"] = f"refused: {kind} for another project"
+    return denied
 
 
 def check_path_project(project_id: str, keys: Keys, style: str) -> Optional[Response]:

@@ -10,7 +10,7 @@ import copy
 from typing import Any, Optional
 
 from .context import Context, method_not_allowed
-from .ingestion import IMPORT_MAX_BYTES, IMPORT_MAX_EVENTS, parse_records
+from .ingestion import IMPORT_MAX_BYTES, IMPORT_MAX_EVENTS, is_verbose, parse_records
 from .messages import BodyTooLarge, Request, Response, error, json_response
 
 __all__ = ["OPERATIONS", "handle_engage", "handle_groups"]
@@ -32,7 +32,7 @@ def handle_groups(ctx: Context, request: Request) -> Response:
 def _handle(ctx: Context, request: Request, *, groups: bool) -> Response:
     if request.method not in ("GET", "POST"):
         return method_not_allowed(request, ("GET", "POST"), "classic")
-    verbose = request.param("verbose") == "1"
+    verbose = is_verbose(request)
     try:
         updates = parse_records(request, request.decoded_body(IMPORT_MAX_BYTES))
     except BodyTooLarge as exc:
@@ -44,9 +44,12 @@ def _handle(ctx: Context, request: Request, *, groups: bool) -> Response:
     for index, update in enumerate(updates):
         token = update.get("$token") if isinstance(update, dict) else None
         if not token:
+            request.notes["auth"] = "refused: no token"
             return error(401, f"$token, missing or empty in update {index}")
         if not ctx.keys.is_token(token):
+            request.notes["auth"] = "refused: invalid token"
             return error(401, f"Invalid token in update {index}")
+    request.notes["auth"] = "token"
     valid: list[dict[str, Any]] = []
     problem = None
     for update in updates:

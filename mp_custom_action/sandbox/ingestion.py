@@ -83,7 +83,7 @@ def handle_track(ctx: Context, request: Request) -> Response:
     """``/track``: ``1`` if any event was accepted, else ``0``; JSON with ``verbose=1``."""
     if request.method not in ("GET", "POST"):
         return method_not_allowed(request, ("GET", "POST"), "classic")
-    verbose = request.param("verbose") == "1"
+    verbose = is_verbose(request)
     try:
         body = request.decoded_body(IMPORT_MAX_BYTES)
         records = parse_records(request, body)
@@ -112,6 +112,11 @@ def handle_track(ctx: Context, request: Request) -> Response:
     return _track_answer(bool(accepted), None if accepted else problem, verbose)
 
 
+def is_verbose(request: Request) -> bool:
+    """``verbose=1`` in the query string or the form body (the official SDKs put it in the form)."""
+    return request.value("verbose") == "1"
+
+
 def _track_answer(ok: bool, problem: Optional[str], verbose: bool) -> Response:
     if verbose:
         return json_response({"error": None if ok else problem, "status": 1 if ok else 0})
@@ -127,9 +132,12 @@ def _check_tokens(ctx: Context, request: Request, records: list[Any]) -> Optiona
             hint = (
                 "; Authorization is not read on /track" if request.header("authorization") else ""
             )
+            request.notes["auth"] = "refused: no token"
             return error(401, f"token, missing or empty in record {index} (properties.token){hint}")
         if not ctx.keys.is_token(token):
+            request.notes["auth"] = "refused: invalid token"
             return error(401, f"Invalid token in record {index}")
+    request.notes["auth"] = "token"
     return None
 
 
@@ -162,7 +170,8 @@ def handle_import(ctx: Context, request: Request) -> Response:
     denied = check_basic(request, ctx.keys, (SERVICE_ACCOUNT, SECRET, TOKEN), project_id_param=True)
     if denied is not None:
         return denied
-    strict = request.param("strict") == "1"
+    strict = request.value("strict") == "1"
+    verbose = is_verbose(request)
     try:
         records = parse_records(request, request.decoded_body(IMPORT_MAX_BYTES))
     except BodyTooLarge as exc:
@@ -196,6 +205,17 @@ def handle_import(ctx: Context, request: Request) -> Response:
             "some data points in the request failed validation",
             extra={"num_records_imported": len(accepted), "failed_records": failed},
         )
+    if verbose:
+        # The official SDKs post ``verbose=1`` and require ``status`` 1 and an ``error`` key.
+        failure = None if not failed else f"{len(failed)} records failed validation"
+        return json_response(
+            {
+                "code": 200,
+                "error": failure,
+                "num_records_imported": len(accepted),
+                "status": 0 if failed else 1,
+            }
+        )
     return json_response({"code": 200, "num_records_imported": len(accepted), "status": "OK"})
 
 
@@ -217,6 +237,12 @@ def _import_problem(record: Any, strict: bool) -> Optional[tuple[str, str]]:
         return "properties", f"an event may have at most {MAX_PROPERTIES} properties"
     if len(dumps(record)) > EVENT_MAX_BYTES:
         return "", f"an event must be under {EVENT_MAX_BYTES} bytes"
+    if record["event"] == "$merge":
+        # Identity merge (Mixpanel's identity reference): two distinct_ids, no time needed.
+        ids = props.get("$distinct_ids")
+        if not (isinstance(ids, list) and len(ids) == 2 and all(isinstance(i, str) for i in ids)):
+            return "properties.$distinct_ids", "'$distinct_ids' must be a list of 2 strings"
+        return None
     time_value = props.get("time")
     if isinstance(time_value, bool) or not isinstance(time_value, (int, float)) or time_value < 0:
         return (

@@ -7,15 +7,16 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any, Callable, Optional, Union
+from typing import IO, Any, Callable, Optional, Union
 
 from .app import App
 from .auth import DEMO_CREDENTIALS, Keys
 from .context import Context
 from .faults import Faults
-from .recorder import RequestLog
+from .recorder import DEFAULT_HISTORY, RequestLog, RequestRecord, log_line
 from .server import HOST, MAX_BODY_BYTES, SandboxServer
 from .state import State
+from .tls import TlsFiles, make_tls
 
 __all__ = ["Sandbox"]
 
@@ -36,6 +37,9 @@ class Sandbox:
     ``fail_rate``, ``latency``, ``rate_limit`` and ``seed`` inject faults (see faults.py).
     ``credentials`` replaces the demo credentials (same keys as :data:`DEMO_CREDENTIALS`);
     ``clock`` replaces ``time.time`` for run completion and the hourly trigger limit.
+    ``tls=True`` serves HTTPS with a throwaway CA (tls.py) whose PEM is at :attr:`ca_file`
+    (``ca_file`` chooses where). ``log`` gets one line per request (recorder.log_line);
+    ``history`` bounds :attr:`requests` to the newest N requests.
     ``stream_rate`` (bytes a second) caps each connection's streamed answers (Export).
     """
 
@@ -53,6 +57,10 @@ class Sandbox:
         credentials: Optional[Mapping[str, Any]] = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         clock: Callable[[], float] = time.time,
+        tls: bool = False,
+        ca_file: Union[str, os.PathLike[str], None] = None,
+        log: Optional[IO[str]] = None,
+        history: int = DEFAULT_HISTORY,
         stream_rate: float = 0.0,
     ) -> None:
         if not 0 <= port <= 65535:
@@ -74,8 +82,13 @@ class Sandbox:
             retry_after=retry_after,
             seed=seed,
         )
-        self.requests = RequestLog()
+        self.requests = RequestLog(history)
         self.max_body_bytes = max_body_bytes
+        self.tls = tls
+        self._ca_choice = ca_file
+        self._tls: Optional[TlsFiles] = None
+        self._log = log
+        self._log_lock = threading.Lock()
         self._app = App(Context(self.keys, self.state, clock), self.faults)
         self._server: Optional[SandboxServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -85,7 +98,12 @@ class Sandbox:
     def origin(self) -> str:
         if self._server is None:
             raise RuntimeError("the sandbox is not started: call start() or use it in a with block")
-        return f"http://{HOST}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{HOST}:{self.port}"
+
+    @property
+    def ca_file(self) -> Optional[str]:
+        """The CA certificate (PEM) a client trusts to reach ``tls=True``; None for http."""
+        return str(self._tls.ca_file) if self._tls is not None else None
 
     @property
     def credentials(self) -> dict[str, Any]:
@@ -104,8 +122,19 @@ class Sandbox:
         }
 
     def info(self) -> dict[str, Any]:
-        """What ``mp-custom-action sandbox`` prints: the origin, then the credentials."""
-        return {"origin": self.origin, **self.credentials}
+        """What ``mp-custom-action sandbox`` prints: the origin (and CA file), then the credentials."""
+        shown: dict[str, Any] = {"origin": self.origin}
+        if self.ca_file is not None:
+            shown["ca_file"] = self.ca_file
+        return {**shown, **self.credentials}
+
+    def _write_log(self, record: RequestRecord) -> None:
+        if self._log is None:
+            return
+        line = log_line(record)
+        with self._log_lock:
+            self._log.write(line + "\n")
+            self._log.flush()
 
     @property
     def running(self) -> bool:
@@ -116,9 +145,22 @@ class Sandbox:
         with self._lock:
             if self._server is not None:
                 return self
-            server = SandboxServer(
-                self.port, self._app, self.requests, self.max_body_bytes, self.stream_rate
-            )
+            tls = make_tls(self._ca_choice) if self.tls else None
+            try:
+                server = SandboxServer(
+                    self.port,
+                    self._app,
+                    self.requests,
+                    self.max_body_bytes,
+                    ssl_context=tls.context if tls is not None else None,
+                    on_request=self._write_log if self._log is not None else None,
+                    stream_rate=self.stream_rate,
+                )
+            except BaseException:
+                if tls is not None:
+                    tls.cleanup()
+                raise
+            self._tls = tls
             self.port = int(server.server_address[1])
             thread = threading.Thread(
                 target=server.serve_forever,
@@ -128,7 +170,7 @@ class Sandbox:
             )
             thread.start()
             self._server, self._thread = server, thread
-            log.info("sandbox listening on http://%s:%s", HOST, self.port)
+            log.info("sandbox listening on %s", self.origin)
             return self
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -136,6 +178,9 @@ class Sandbox:
         with self._lock:
             server, thread = self._server, self._thread
             self._server = self._thread = None
+            tls, self._tls = self._tls, None
+        if tls is not None:
+            tls.cleanup()
         if server is None:
             return
         server.shutdown()
@@ -151,5 +196,5 @@ class Sandbox:
         self.stop()
 
     def __repr__(self) -> str:
-        where = f"http://{HOST}:{self.port}" if self.running else "stopped"
+        where = self.origin if self.running else "stopped"
         return f"Sandbox({where}, project_id={self.keys.project_id})"

@@ -46,6 +46,8 @@ class Request:
     query: QueryItems = ()
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
+    #: What handlers tell the request log (``auth``: the credential kind, or why it was refused).
+    notes: dict[str, str] = field(default_factory=dict, compare=False)
 
     def header(self, name: str) -> Optional[str]:
         return self.headers.get(name.lower())
@@ -86,6 +88,23 @@ class Request:
             raise ValueError("the gzip body is truncated")
         return data
 
+    def value(self, name: str) -> Optional[str]:
+        """The last value of ``name`` in the query string or a form body (Mixpanel reads both)."""
+        found = None
+        for key, item in self.form():
+            if key == name:
+                found = item
+        return found
+
+    def accepts_gzip(self) -> bool:
+        """``Accept-Encoding`` names gzip (with a q-value above 0)."""
+        for part in (self.header("accept-encoding") or "").lower().split(","):
+            coding, _, params = part.strip().partition(";")
+            if coding.strip() in ("gzip", "x-gzip"):
+                q = params.strip()
+                return not (q.startswith("q=") and _zero(q[2:]))
+        return False
+
     def form(self) -> list[tuple[str, str]]:
         """Query parameters followed by form-encoded body fields (Mixpanel reads both)."""
         items = list(self.query)
@@ -93,6 +112,13 @@ class Request:
             text = self.body.decode("utf-8", errors="replace")
             items.extend(parse_qsl(text, keep_blank_values=True))
         return items
+
+
+def _zero(text: str) -> bool:
+    try:
+        return float(text) <= 0
+    except ValueError:
+        return False
 
 
 Body = Union[bytes, Iterable[bytes]]

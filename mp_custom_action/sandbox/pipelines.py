@@ -160,12 +160,25 @@ def _status(ctx: Context, params: dict[str, Any], request: Request) -> Response:
 
 
 def _timeline(ctx: Context, params: dict[str, Any], request: Request) -> Response:
-    name, pipeline = _named(ctx, params)
-    if pipeline is None:
-        return _not_found(name)
-    day = pipeline["created"][:10]
+    # ``name`` is optional: without it, the syncs of every pipeline of the project, by day.
+    if params.get("name") in (None, ""):
+        with ctx.state.read() as data:
+            created = sorted(p["created"] for p in data.pipelines.values())
+    else:
+        name, pipeline = _named(ctx, params)
+        if pipeline is None:
+            return _not_found(name)
+        created = [pipeline["created"]]
+    days: dict[str, list[str]] = {}
+    for moment in created:
+        days.setdefault(moment[:10], []).append(moment)
     return json_response(
-        {"day_syncs": [{"date": day, "sync_times": [pipeline["created"]], "status": "synced"}]}
+        {
+            "day_syncs": [
+                {"date": day, "sync_times": times, "status": "synced"}
+                for day, times in days.items()
+            ]
+        }
     )
 
 

@@ -1,50 +1,73 @@
-"""Query API (``/api/2.0/...``, ``/api/query/...``): event names, a segmentation count, and profiles.
+"""Query API (``/api/query/...``, Mixpanel's documented path, and ``/api/2.0/...``): event names,
+a segmentation count, profiles (with the common ``where`` expressions) and a subset of JQL.
 
 Only what stored data can answer truthfully is emulated. A parameter the sandbox cannot honour
-(``where``, ``on``, cohorts) gets a 400 that says so, instead of an answer that ignores it.
+(an ``on`` expression beyond one property, cohorts, behaviors) gets a 400 that says so, instead of an answer that
+ignores it. Parameters are read from the query string and from a form body alike.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections import Counter
 from typing import Any, Callable, Optional
 
 from .auth import SECRET, SERVICE_ACCOUNT, check_basic
 from .context import Context
-from .dates import day_of, days, parse_range
+from .jql import run_jql
 from .messages import Request, Response, error, json_response
-from .state import event_seconds
+from .segmentation import segmentation
+from .where import parse_where
 
-__all__ = ["EMULATED", "handle_query"]
+__all__ = ["EMULATED", "PREFIXES", "handle_query"]
 
-EMULATED = ("/api/2.0/events/names", "/api/2.0/segmentation", "/api/2.0/engage")
-_MAX_DAYS = 3660
-_UNSUPPORTED_SEGMENTATION = ("on", "where", "interval")
-_UNSUPPORTED_ENGAGE = ("where", "behaviors", "filter_by_cohort", "as_of_timestamp")
+#: Query's two documented prefixes: ``/api/query`` (the reference's) and ``/api/2.0``.
+PREFIXES = ("/api/query", "/api/2.0")
+EMULATED = ("events/names", "segmentation", "engage", "jql")
+_UNSUPPORTED_ENGAGE = ("behaviors", "filter_by_cohort", "as_of_timestamp")
+
+
+def _operation(path: str) -> str:
+    for prefix in PREFIXES:
+        if path.startswith(prefix + "/"):
+            return path[len(prefix) + 1 :].rstrip("/")
+    return ""
 
 
 def handle_query(ctx: Context, request: Request) -> Response:
+    path = request.path.rstrip("/")
+    handler = _ROUTES.get(_operation(path))
+    if handler is None:
+        known = ", ".join(f"/api/query/{name}" for name in EMULATED)
+        return error(
+            404,
+            f"Not emulated: the sandbox does not emulate {path}; of the Query API it answers "
+            f"{known} (also under /api/2.0; see docs/sandbox.md)",
+        )
     denied = check_basic(request, ctx.keys, (SERVICE_ACCOUNT, SECRET), project_id_param=True)
     if denied is not None:
         return denied
-    path = request.path.rstrip("/")
-    handler = _ROUTES.get(path)
-    if handler is None:
-        return error(
-            404,
-            f"The sandbox does not emulate {path}; it answers {', '.join(EMULATED)} "
-            "(see docs/sandbox.md)",
-        )
-    methods = ("GET", "POST")
-    if request.method not in methods:
+    if request.method not in ("GET", "POST"):
         return error(405, f"{request.method} is not allowed here; use GET or POST")
-    params = dict(request.form())
     try:
-        return handler(ctx, params)
+        return handler(ctx, _params(request))
     except ValueError as exc:
         return error(400, str(exc))
+
+
+def _params(request: Request) -> dict[str, str]:
+    """Query string, then a form body or a JSON object body (what some clients post)."""
+    params = dict(request.form())
+    if request.content_type == "application/json" and request.body.strip():
+        try:
+            body = json.loads(request.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise ValueError("the body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise ValueError("a JSON body must be an object of parameters")
+        for key, value in body.items():
+            params[str(key)] = value if isinstance(value, str) else json.dumps(value)
+    return params
 
 
 def _events_names(ctx: Context, params: dict[str, str]) -> Response:
@@ -57,41 +80,8 @@ def _events_names(ctx: Context, params: dict[str, str]) -> Response:
 
 
 def _segmentation(ctx: Context, params: dict[str, str]) -> Response:
-    _refuse(params, _UNSUPPORTED_SEGMENTATION, "segmentation")
-    name = params.get("event")
-    if not name:
-        raise ValueError("'event' is required")
-    start, end = parse_range(params.get("from_date"), params.get("to_date"))
-    if (end - start).days >= _MAX_DAYS:
-        raise ValueError(f"the sandbox answers at most {_MAX_DAYS} days")
-    unit = params.get("unit", "day")
-    if unit not in ("day", "month"):
-        raise ValueError(f"the sandbox supports unit=day or unit=month, not {unit!r}")
-    kind = params.get("type", "general")
-    if kind not in ("general", "unique"):
-        raise ValueError(f"the sandbox supports type=general or type=unique, not {kind!r}")
-
-    def bucket(day: dt.date) -> str:
-        return (day.replace(day=1) if unit == "month" else day).isoformat()
-
-    series = list(dict.fromkeys(bucket(d) for d in days(start, end)))
-    counts: dict[str, int] = dict.fromkeys(series, 0)
-    seen: dict[str, set[str]] = {s: set() for s in series}
     with ctx.state.read() as data:
-        for event in data.events:
-            if event.get("event") != name:
-                continue
-            day = day_of(event_seconds(event))
-            if day is None or not start <= day <= end:
-                continue
-            key = bucket(day)
-            if kind == "unique":
-                seen[key].add(str((event.get("properties") or {}).get("distinct_id", "")))
-            else:
-                counts[key] += 1
-    if kind == "unique":
-        counts = {k: len(v) for k, v in seen.items()}
-    return json_response({"data": {"series": series, "values": {name: counts}}, "legend_size": 1})
+        return json_response(segmentation(data, params))
 
 
 def _engage(ctx: Context, params: dict[str, str]) -> Response:
@@ -100,10 +90,15 @@ def _engage(ctx: Context, params: dict[str, str]) -> Response:
     page_size = _int(params.get("page_size"), "page_size", default=1000, minimum=1)
     wanted = _id_filter(params)
     output = _json_list(params.get("output_properties"), "output_properties")
+    where = parse_where(params["where"]) if params.get("where") else None
     group_key = params.get("data_group_id")
     with ctx.state.read() as data:
         table = data.groups.get(group_key, {}) if group_key else data.profiles
-        ids = sorted(k for k in table if wanted is None or k in wanted)
+        ids = sorted(
+            k
+            for k in table
+            if (wanted is None or k in wanted) and (where is None or where(table[k]))
+        )
         window = ids[page * page_size : (page + 1) * page_size]
         results = [
             {
@@ -165,8 +160,21 @@ def _refuse(params: dict[str, str], names: tuple[str, ...], what: str) -> None:
         )
 
 
+def _jql(ctx: Context, params: dict[str, str]) -> Response:
+    if params.get("format", "json") != "json":
+        raise ValueError("the sandbox emulates JQL with format=json only")
+    script = params.get("script")
+    if not script:
+        raise ValueError("'script' is required")
+    with ctx.state.read() as data:
+        rows = run_jql(script, params.get("params", ""), data)
+        rows = json.loads(json.dumps(rows))  # a copy, made under the lock
+    return json_response(rows)
+
+
 _ROUTES: dict[str, Callable[[Context, dict[str, str]], Response]] = {
-    "/api/2.0/events/names": _events_names,
-    "/api/2.0/segmentation": _segmentation,
-    "/api/2.0/engage": _engage,
+    "events/names": _events_names,
+    "segmentation": _segmentation,
+    "engage": _engage,
+    "jql": _jql,
 }

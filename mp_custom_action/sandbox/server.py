@@ -8,6 +8,10 @@ what the stdlib server lacks for a server clients lean on:
 * A bounded body (413 past it, answered before the body is read when the client asked with
   ``Expect: 100-continue``), chunked request bodies, and streamed (chunked) answers for Export.
 * Malformed requests get a JSON 400, a handler bug a JSON 500; the server keeps serving.
+* ``Accept-Encoding: gzip`` honoured on every JSON and Export answer (streamed answers are
+  compressed chunk by chunk, never held whole).
+* HTTPS when given an ``ssl.SSLContext`` (``Sandbox(tls=True)``): the handshake runs in the
+  connection's own thread, so a client that never completes one holds up no other.
 * ``stop()`` closes idle keep-alive connections too, so a test leaves no thread or socket behind.
 """
 
@@ -17,17 +21,21 @@ import logging
 import os
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from .._version import __version__
 from .app import App
+from .encoding import gzipped
 from .messages import Request, Response, dumps, reason
+from .pace import Pace
 from .recorder import RequestLog, RequestRecord, redact
+from .tls import refuse_plain_http
 
 __all__ = ["HOST", "MAX_BODY_BYTES", "SandboxServer"]
 
@@ -49,13 +57,23 @@ class SandboxServer(ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(
-        self, port: int, app: App, requests: RequestLog, max_body: int, stream_rate: float = 0.0
+        self,
+        port: int,
+        app: App,
+        requests: RequestLog,
+        max_body: int,
+        *,
+        ssl_context: Optional[ssl.SSLContext] = None,
+        on_request: Optional[Callable[[RequestRecord], None]] = None,
+        stream_rate: float = 0.0,
     ) -> None:
         self.app = app
         #: Bytes a second each streamed answer (Export) is held to; 0: as fast as possible.
         self.stream_rate = stream_rate
         self.request_log = requests
         self.max_body = max_body
+        self.ssl_context = ssl_context
+        self.on_request = on_request
         self._connections: set[socket.socket] = set()
         self._connections_changed = threading.Condition()
         super().__init__((HOST, port), _Handler)
@@ -67,6 +85,31 @@ class SandboxServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         self.server_name = str(host)
         self.server_port = int(port)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.ssl_context is None:
+            super().finish_request(request, client_address)
+            return
+        # In the connection's own thread: a client that sends nothing holds up no other.
+        try:
+            request.settimeout(_Handler.timeout)
+            first = request.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return
+        if first.isalpha():  # "GET ...": plain HTTP sent to the HTTPS port
+            refuse_plain_http(request, f"https://{HOST}:{self.server_port}")
+            return
+        tls = self.ssl_context.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+        with self._connections_changed:  # stop() must wake the TLS socket, not the detached one
+            self._connections.discard(request)
+            self._connections.add(tls)
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            with self._connections_changed:
+                self._connections.discard(tls)
+                self._connections_changed.notify_all()
+            tls.close()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_changed:
@@ -129,6 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         started = time.time()
+        clock = time.perf_counter()
         if self.headers.defects:
             # e.g. a header line without a colon, which the parser would read as the body.
             self.send_error(400, "Malformed header section")
@@ -161,7 +205,19 @@ class _Handler(BaseHTTPRequestHandler):
                 500,
                 dumps({"code": 500, "error": "Internal error", "status": "Internal Server Error"}),
             )
-        self._record(request.path, request.query, headers, len(body), response.status, started)
+        if request.accepts_gzip():
+            response = gzipped(response)
+        ms = (time.perf_counter() - clock) * 1000
+        self._record(
+            request.path,
+            request.query,
+            headers,
+            len(body),
+            response.status,
+            started,
+            ms=ms,
+            auth=request.notes.get("auth", ""),
+        )
         self._send(response)
 
     def _record(
@@ -172,11 +228,20 @@ class _Handler(BaseHTTPRequestHandler):
         length: int,
         status: int,
         started: float,
+        *,
+        ms: float = 0.0,
+        auth: str = "",
     ) -> None:
         # Recorded before the answer is sent: once a client has its answer, the record exists.
-        self.server.request_log.append(
-            RequestRecord(self.command, path, query, redact(headers), length, status, started)
+        record = RequestRecord(
+            self.command, path, query, redact(headers), length, status, started, ms, auth
         )
+        self.server.request_log.append(record)
+        if self.server.on_request is not None:
+            try:
+                self.server.on_request(record)
+            except Exception:  # a broken log stream must not break the answer
+                log.debug("the request log could not be written", exc_info=True)
 
     def _read_body(self) -> Optional[bytes]:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -266,7 +331,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._stream(response, chunked=True)
 
     def _stream(self, response: Response, *, chunked: bool) -> None:
-        pace = _Pace(self.server.stream_rate)
+        pace = Pace(self.server.stream_rate)
         try:
             for chunk in response.chunks():
                 if not chunk:
@@ -311,23 +376,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
-
-
-class _Pace:
-    """Holds one connection's stream to ``rate`` bytes a second (``--stream-rate``), the way a
-    long-distance link does: each chunk leaves once the ones before it have had their time."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.sent = 0
-        self.start = time.monotonic()
-
-    def wait(self, size: int) -> None:
-        if self.rate > 0:
-            ahead = self.start + self.sent / self.rate - time.monotonic()
-            if ahead > 0:
-                time.sleep(ahead)
-            self.sent += size
 
 
 class _BadRequest(Exception):

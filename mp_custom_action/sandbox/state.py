@@ -4,7 +4,9 @@ All of it sits behind one lock. A handler changes it inside ``with state.write()
 with a state file, the whole state is written to disk before the lock is released, hence before the
 answer is sent: a sandbox killed at any moment has lost nothing it acknowledged. The file is
 replaced atomically (temporary file, fsync, ``os.replace``), so a kill mid-write leaves the
-previous version, never half of one.
+previous version, never half of one. A change that cannot be saved (disk full, a read-only
+file) is undone in memory too and raises :class:`StateNotSaved`: the client is told nothing was
+stored (the server answers 503), so its retry cannot store a duplicate.
 
 Writing everything on every change is O(size of the state); the sandbox is for rehearsals and
 tests, not for millions of events, and this keeps the file format one readable JSON document.
@@ -25,7 +27,7 @@ from typing import Any, Optional, Union
 
 from ..errors import InputError
 
-__all__ = ["Data", "State", "StateFileError", "event_seconds"]
+__all__ = ["Data", "State", "StateFileError", "StateNotSaved", "event_seconds"]
 
 _FORMAT = "mp-custom-action-sandbox-state"
 _VERSION = 1
@@ -51,6 +53,14 @@ class StateFileError(InputError):
     An :class:`~mp_custom_action.errors.InputError` (so also a ``ValueError``): the command
     prints it as it prints every input error, and ``except MpError`` catches it.
     """
+
+
+class StateNotSaved(Exception):
+    """A change could not be written to the state file, and was undone in memory."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"the sandbox could not save its state file {path.name} ({reason})")
+        self.reason = reason
 
 
 def event_seconds(event: dict[str, Any]) -> Optional[float]:
@@ -99,6 +109,8 @@ class Data:
     triggers: list[float] = field(default_factory=list)
     #: pipeline name -> pipeline
     pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: warehouse import id (the published Connectors operations) -> import, with its runs
+    imports: dict[str, dict[str, Any]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     # Derived from ``events`` on load; not saved.
     _event_index: dict[EventKey, int] = field(default_factory=dict, repr=False)
@@ -131,6 +143,7 @@ class Data:
             "runs": self.runs,
             "triggers": self.triggers,
             "pipelines": self.pipelines,
+            "imports": self.imports,
             "counters": self.counters,
         }
 
@@ -165,6 +178,7 @@ _FIELDS: dict[str, type] = {
     "runs": dict,
     "triggers": list,
     "pipelines": dict,
+    "imports": dict,
     "counters": dict,
 }
 
@@ -176,6 +190,8 @@ class State:
         self.path = Path(path) if path is not None else None
         self._lock = threading.RLock()
         self._data = self._load() if self.path is not None else Data()
+        #: The state file's text as last written, to undo a change that could not be saved.
+        self._saved: Optional[str] = None
         if self.path is not None:
             # Written once now, so that a missing directory or a read-only file is reported at
             # start, not on the first request.
@@ -211,10 +227,27 @@ class State:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Data]:
-        """Change the data; it is saved when the block ends without an exception."""
+        """Change the data; it is saved when the block ends without an exception.
+
+        With a state file, a block that raises, or whose change cannot be saved, leaves the
+        data as it was before the block (:class:`StateNotSaved` for the latter).
+        """
         with self._lock:
-            yield self._data
-            self._save()
+            try:
+                yield self._data
+            except BaseException:
+                self._undo()
+                raise
+            try:
+                self._save()
+            except OSError as exc:
+                self._undo()
+                assert self.path is not None
+                raise StateNotSaved(self.path, exc.strerror or type(exc).__name__) from None
+
+    def _undo(self) -> None:
+        if self.path is not None and self._saved is not None:
+            self._data = Data.from_json(json.loads(self._saved), f"state file {self.path}")
 
     def _save(self) -> None:
         if self.path is None:
@@ -232,6 +265,7 @@ class State:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+        self._saved = payload
         _fsync_directory(directory)
 
     # Read-only views for tests and rehearsal scripts: deep copies, safe to keep and change.

@@ -21,10 +21,9 @@ from urllib.parse import unquote
 from .context import Context, iso, method_not_allowed
 from .messages import APP, Request, Response, error, json_response
 from .state import Data
+from .warehouse_imports import TRIGGERS_PER_HOUR, handle_imports
 
 __all__ = ["TRIGGERS_PER_HOUR", "handle_sources"]
-
-TRIGGERS_PER_HOUR = 5
 WAREHOUSE_TYPES = ("bigquery", "snowflake", "redshift", "databricks", "postgresql")
 SCHEDULES = ("hourly", "daily", "weekly")
 IMPORT_TYPES = ("event", "user", "group", "lookup_table")
@@ -43,6 +42,8 @@ def handle_sources(ctx: Context, request: Request, parts: list[str]) -> Response
     parts = [unquote(p) for p in parts]
     if not parts:
         return _collection(ctx, request)
+    if parts[0] == "imports":
+        return handle_imports(ctx, request, parts[1:])
     if len(parts) == 1:
         return _one(ctx, request, parts[0])
     if len(parts) == 2 and parts[1] == "tables":
@@ -73,9 +74,11 @@ def _collection(ctx: Context, request: Request) -> Response:
         return error(400, problem, APP)
     now = ctx.now_iso()
     with ctx.state.write() as data:
-        source_id = str(uuid.uuid5(_IDS, f"source-{data.next_number('source')}"))
+        number = data.next_number("source")
+        source_id = str(uuid.uuid5(_IDS, f"source-{number}"))
         source = {
             "id": source_id,
+            "number": number,  # what the published imports call warehouse_source_id
             "name": body["name"],
             "type": body["type"],
             "status": "active",
@@ -112,6 +115,8 @@ def _one(ctx: Context, request: Request, source_id: str) -> Response:
         if request.method == "DELETE":
             del data.sources[source_id]
             data.runs.pop(source_id, None)
+            for key in [k for k, i in data.imports.items() if i.get("source") == source_id]:
+                del data.imports[key]
             return json_response({"status": "ok"})
         if request.method == "PATCH":
             for key in ("name", "schedule"):

@@ -32,7 +32,7 @@ STEPS: list[dict[str, Any]] = [
     },
     {
         "name": "export",
-        "call": {"method": "GET", "api": "export", "relative_url": "/2.0/export",
+        "call": {"method": "GET", "api": "export", "relative_url": "",
                  "query": {"from_date": "2024-01-01", "to_date": "2024-01-01",
                            "after": "import-${steps.import.status_code}"}},
         "output": "events.jsonl",

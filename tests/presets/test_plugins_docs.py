@@ -68,7 +68,7 @@ def test_presets_page_is_generated_from_the_definitions() -> None:
 def test_presets_page_lists_every_input_field() -> None:
     text = (DOCS / "presets.md").read_text(encoding="utf-8")
     for preset in builtin_presets():
-        assert f"\n## {preset.name}\n" in text
+        assert f"\n### {preset.name}\n" in text
     for field in ("`body.type`", "`body.tables[].importType`", "`sourceId`", "`projectId`"):
         assert field in text
     assert "one of `bigquery`, `snowflake`, `redshift`, `databricks`, `postgresql`" in text

@@ -19,6 +19,7 @@ from typing import Any
 from presets_support import PROJECT_ID, SECRET, USERNAME, RecordingServer
 
 import mp_custom_action
+from mp_custom_action.presets.docs import builtin_presets
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -79,7 +80,7 @@ def check_installed_example(site: Path, tmp_path: Path, server: RecordingServer)
     assert {"name": "listAnnotations", "api": "annotations", "method": "GET",
             "path": "/{projectId}/annotations", "summary": "List the annotations of a project",
             "plugin": "example"} in rows  # fmt: skip
-    assert len(rows) == 9
+    assert len(rows) == 1 + len(builtin_presets())
 
     shown = json.loads(cli(site, tmp_path, "presets", "show", "listAnnotations").stdout)
     assert shown["example"] == {

@@ -14,7 +14,8 @@ import pytest
 import mp_custom_action
 from mp_custom_action.presets import warehouse as connectors
 from mp_custom_action.presets.builtin import action_documents
-from mp_custom_action.presets.docs import builtin_presets
+from mp_custom_action.presets.docs import builtin_presets as every_builtin_preset
+from mp_custom_action.presets.model import Preset
 
 
 def components() -> dict[str, Any]:
@@ -60,6 +61,11 @@ def test_typed_dicts_mirror_the_schemas(name: str) -> None:
         sub = resolve(sub)
         if "enum" in sub:
             assert literal_values(hints[field]) == sub["enum"], f"{name}.{field}"
+
+
+def builtin_presets() -> list[Preset]:
+    """The seed's presets (plugin "builtin"), which the typed client mirrors."""
+    return [p for p in every_builtin_preset() if p.plugin == "builtin"]
 
 
 def test_preset_inputs_are_typed() -> None:

@@ -108,7 +108,12 @@ def test_segmentation_by_month(http: requests.Session, sb: Sandbox) -> None:
         {"event": "A", "from_date": "2024-02-30", "to_date": "2024-03-02"},
         {"event": "A", "from_date": "03/01/2024", "to_date": "2024-03-02"},
         {"event": "A", "from_date": "2024-03-01", "to_date": "2024-03-02", "where": "x"},
-        {"event": "A", "from_date": "2024-03-01", "to_date": "2024-03-02", "on": 'properties["a"]'},
+        {
+            "event": "A",
+            "from_date": "2024-03-01",
+            "to_date": "2024-03-02",
+            "on": 'number(properties["a"])',
+        },
         {"event": "A", "from_date": "2024-03-01", "to_date": "2024-03-02", "unit": "hour"},
     ],
     ids=["no-event", "no-from", "reversed", "not-a-day", "format", "where", "on", "hour"],
@@ -119,6 +124,32 @@ def test_segmentation_refuses_what_it_cannot_answer_with_400(
     answer = get(http, sb, "/api/2.0/segmentation", **params)
     assert answer.status_code == 400
     assert answer.json()["code"] == 400
+
+
+def test_segmentation_on_a_property_and_where(http: requests.Session, sb: Sandbox) -> None:
+    sb.state.add_events(
+        [
+            event("Tap", "t1", when=MAR1 + 1, user="u1", os="ios"),
+            event("Tap", "t2", when=MAR1 + 2, user="u1", os="ios"),
+            event("Tap", "t3", when=MAR1 + DAY, user="u2", os="android"),
+            event("Tap", "t4", when=MAR1 + DAY, user="u3"),
+        ]
+    )
+    window = {"event": "Tap", "from_date": "2024-03-01", "to_date": "2024-03-02"}
+    split = get(http, sb, "/api/query/segmentation", on='properties["os"]', **window).json()
+    assert split["legend_size"] == 2
+    assert split["data"]["values"] == {
+        "android": {"2024-03-01": 0, "2024-03-02": 1},
+        "ios": {"2024-03-01": 2, "2024-03-02": 0},
+    }
+    unique = get(
+        http, sb, "/api/query/segmentation", on='properties["os"]', type="unique", **window
+    ).json()
+    assert unique["data"]["values"]["ios"] == {"2024-03-01": 1, "2024-03-02": 0}
+    filtered = get(
+        http, sb, "/api/query/segmentation", where='properties["os"] == "ios"', **window
+    ).json()
+    assert filtered["data"]["values"] == {"Tap": {"2024-03-01": 2, "2024-03-02": 0}}
 
 
 def test_engage_query_lists_profiles_with_paging(http: requests.Session, sb: Sandbox) -> None:
@@ -157,12 +188,16 @@ def test_engage_query_lists_group_profiles(http: requests.Session, sb: Sandbox) 
     assert answer["results"] == [{"$distinct_id": "acme", "$properties": {"size": 3}}]
 
 
-@pytest.mark.parametrize("path", ["/api/2.0/funnels", "/api/query/insights", "/api/2.0/jql"])
+@pytest.mark.parametrize(
+    "path", ["/api/2.0/funnels", "/api/query/insights", "/api/query/retention"]
+)
 def test_other_query_paths_are_a_clear_404(http: requests.Session, sb: Sandbox, path: str) -> None:
     answer = get(http, sb, path)
     assert answer.status_code == 404
-    assert "does not emulate" in answer.json()["error"]
-    assert "/api/2.0/segmentation" in answer.json()["error"]
+    body = answer.json()
+    assert body["code"] == 404 and body["status"] == "Not Found"
+    assert "Not emulated" in body["error"] and path in body["error"]
+    assert "/api/query/segmentation" in body["error"]
 
 
 # -- Export -----------------------------------------------------------------------------------------

@@ -197,7 +197,7 @@ def test_a_handler_exception_is_a_json_500_and_the_server_survives(
     def broken(ctx: Any, params: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(query_module._ROUTES, "/api/2.0/events/names", broken)
+    monkeypatch.setitem(query_module._ROUTES, "events/names", broken)
     with caplog.at_level("ERROR", logger="mp_custom_action.sandbox"):
         answer = requests.get(sb.origin + names_target(sb), headers=sa(sb), timeout=T)
     assert answer.status_code == 500
