@@ -9,7 +9,8 @@ __all__ = ["Pace"]
 
 class Pace:
     """Holds one connection's stream to ``rate`` bytes a second (``--stream-rate``), the way a
-    long-distance link does: each chunk leaves once the ones before it have had their time."""
+    long-distance link does: a chunk leaves when the link would have finished carrying it and
+    every chunk before it, so a body of N bytes takes N / rate seconds, however it is cut."""
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
@@ -18,7 +19,7 @@ class Pace:
 
     def wait(self, size: int) -> None:
         if self.rate > 0:
+            self.sent += size
             ahead = self.start + self.sent / self.rate - time.monotonic()
             if ahead > 0:
                 time.sleep(ahead)
-            self.sent += size
