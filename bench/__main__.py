@@ -4,11 +4,12 @@ Every figure is a ratio, ours / baseline (for throughput, ours / baseline throug
 in rounds that alternate the two sides; the table gives the median over rounds and the spread
 (lowest and highest round). Servers run on 127.0.0.1 only, started here and stopped at the end.
 
-    python -m bench            # the full run, about four minutes (docs/performance.md)
+    python -m bench            # the full run, about six minutes (docs/performance.md)
     python -m bench --quick    # fewer rounds and smaller bodies, about a minute
     python -m bench --smoke    # seconds: every figure's code path works; the timings mean nothing
 
-Options: ``--only percall,export,parse,cli,manifests,sandbox,windows,pages`` runs some groups;
+Options: ``--only percall,export,parse,cli,manifests,sandbox,imports,windows,pages`` runs some
+groups;
 ``--json FILE`` writes the figures;
 ``--dir DIR`` is where Export bodies are written (default /dev/shm, else the temporary folder).
 """
@@ -29,7 +30,9 @@ from typing import Any, Optional
 
 from .common import CLIENT_CPU, Figure, pin, server, worker
 
-GROUPS = ("percall", "export", "parse", "cli", "manifests", "sandbox", "windows", "pages")
+GROUPS = (
+    "percall", "export", "parse", "cli", "manifests", "sandbox", "imports", "windows", "pages",
+)  # fmt: skip
 MiB = 1 << 20
 
 
@@ -48,6 +51,8 @@ class Plan:
     cli_runs: int
     schedule_steps: int  # steps of the manifest whose scheduling is timed
     schedule_rounds: int
+    import_events: int = 1_000_000
+    import_rounds: int = 3
     windows_events_per_day: int = 0  # export windows: events a day, 12 days
     windows_rounds: int = 1
     stream_mbps: float = 1.0  # the sandbox's per-connection cap
@@ -57,11 +62,11 @@ class Plan:
 
 # fmt: off
 PLANS = {
-    "full": Plan("full", 9, 500, 5, 1 << 30, 9, 3, 200 * MiB, 5, 5, 10, 10_000, 5,
+    "full": Plan("full", 9, 500, 5, 1 << 30, 9, 3, 200 * MiB, 5, 5, 10, 10_000, 5, 1_000_000, 3,
                  2_500, 3, 0.0625, 9, 500),
-    "quick": Plan("quick", 5, 200, 2, 256 * MiB, 5, 1, 50 * MiB, 3, 3, 6, 10_000, 3,
+    "quick": Plan("quick", 5, 200, 2, 256 * MiB, 5, 1, 50 * MiB, 3, 3, 6, 10_000, 3, 200_000, 2,
                   1_000, 2, 0.0625, 5, 200),
-    "smoke": Plan("smoke", 1, 5, 1, 4 * MiB, 1, 1, 2 * MiB, 1, 1, 1, 1_000, 1,
+    "smoke": Plan("smoke", 1, 5, 1, 4 * MiB, 1, 1, 2 * MiB, 1, 1, 1, 1_000, 1, 5_000, 1,
                   200, 1, 5.0, 1, 5),
 }
 # fmt: on
@@ -392,6 +397,12 @@ def run_pages(plan: Plan, directory: str, notes: dict[str, Any]) -> list[Figure]
     ]
 
 
+def run_imports(plan: Plan, directory: str, notes: dict[str, Any]) -> list[Figure]:
+    from .imports import run_group
+
+    return run_group(plan.import_events, plan.import_rounds, directory, notes)
+
+
 RUNNERS = {
     "percall": run_percall,
     "export": run_export,
@@ -399,6 +410,7 @@ RUNNERS = {
     "cli": run_cli,
     "manifests": run_manifests,
     "sandbox": run_sandbox,
+    "imports": run_imports,
     "windows": run_windows,
     "pages": run_pages,
 }

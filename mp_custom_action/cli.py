@@ -24,9 +24,10 @@ COMMAND_MODULES = (
     "presets",
     "preset",
     "run",
+    "import_",
+    "export",
     "profiles",
     "sandbox",
-    "export",
     "budgets",
 )
 
@@ -185,10 +186,13 @@ def _start_logging(verbose: int, debug: bool) -> Callable[[], None]:
     # read one into a path): hidden before the first record is written.
     secretive = ("SECRET", "TOKEN", "PASSWORD", "PASSWD", "KEY")
     credential_vars = {var for name, var in ENV_VARS.items() if name != "project_id"}
+    # (A short value of a variable merely named like a secret, SOME_TOKEN_ENABLED=1, is a flag,
+    # not a secret: masking every "1" would only blur the log.)
     _logs.hide(
         value
         for name, value in os.environ.items()
-        if name in credential_vars or any(word in name.upper() for word in secretive)
+        if name in credential_vars
+        or (len(value) >= 8 and any(word in name.upper() for word in secretive))
     )
     return _logs.install(
         logging.DEBUG if verbose > 1 else logging.INFO,

@@ -1,8 +1,9 @@
-"""Bulk jobs built on the one-call runner: export by windows, follow pages, shared rate budgets.
+"""Bulk jobs built on core's Runner: importing files, exporting by windows, following pages,
+and the rate budgets every command shares.
 
-``from mp_custom_action.bulk import export_range`` (bulk/exports.py), ``paginate``
-(bulk/pages.py) and ``Budgets`` (bulk/budgets.py) are loaded on first use, so importing the
-package costs nothing.
+Names are loaded on first use, so ``import mp_custom_action.bulk`` costs nothing::
+
+    from mp_custom_action.bulk import Budgets, export_range, import_files, paginate
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["Budgets", "ExportSummary", "export_range", "paginate"]
+__all__ = ["Budgets", "ExportSummary", "ImportSummary", "export_range", "import_files", "paginate"]
 
 _LAZY = {
-    "export_range": ".exports",
-    "ExportSummary": ".exports",
-    "paginate": ".pages",
     "Budgets": ".budgets",
+    "ExportSummary": ".exports",
+    "ImportSummary": ".imports_summary",
+    "export_range": ".exports",
+    "import_files": ".imports",
+    "paginate": ".pages",
 }
 
 

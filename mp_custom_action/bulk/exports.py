@@ -48,7 +48,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 class Progress(Protocol):
-    """What export_range reports to (bulk/progress.py's Progress has this shape)."""
+    """What export_range reports to: bulk/progress.py's ``Progress``, or any object of this shape."""
 
     def advance(self, records: int = 0, nbytes: int = 0) -> None: ...
 
@@ -172,10 +172,8 @@ def _reporter(
     if progress is False:
         return None, None
     if progress is None or isinstance(progress, (bool, str)):
-        try:
-            from .progress import Progress as Shared  # type: ignore[import-not-found, unused-ignore]
-        except ImportError:  # bulk/progress.py not here yet: plain lines
-            from .progress_export import Progress as Shared
+        from .progress import Progress as Shared
+
         shared = Shared("export", mode=progress)
         return shared, shared.close
     return progress, None

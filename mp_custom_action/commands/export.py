@@ -54,6 +54,13 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="carry on a stopped export: fetch only what is missing",
     )
+    parser.add_argument(
+        "--progress",
+        choices=("auto", "bar", "lines", "none"),
+        default="auto",
+        help="on stderr: a bar on a terminal (with the 'progress' extra), plain lines "
+        "otherwise (default auto; none with -q)",
+    )
     add_request_options(parser, output=False, check_status=False)
     parser.set_defaults(func=run_export)
 
@@ -76,12 +83,18 @@ def run_export(args: argparse.Namespace) -> int:
             where=args.where,
             limit=args.limit,
             resume=args.resume,
-            progress=False if getattr(args, "quiet", False) else None,
+            progress=_progress_mode(args),
         )
     print_json(summary.to_dict())
     if summary.failed:
         return int(summary.failed[0].get("exit_status") or ExitStatus.ERROR)
     return int(ExitStatus.OK)
+
+
+def _progress_mode(args: argparse.Namespace) -> Any:
+    if getattr(args, "quiet", False) and args.progress == "auto":
+        return False  # -q: no notices on stderr, progress included
+    return {"auto": None, "none": False}.get(args.progress, args.progress)
 
 
 def _dry_run(runner: Any, args: argparse.Namespace) -> int:

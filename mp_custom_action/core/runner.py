@@ -1,4 +1,7 @@
-"""Runner: resolve, authenticate, send, shape. The one place where requests are sent.
+"""Runner: settings, credentials and the connection pool that every call of a program shares.
+
+:meth:`Runner.prepare` builds a request (:mod:`.request`); :meth:`Runner.send` hands it to one
+:class:`~.attempts.Call`, which opens, waits and retries within the call's deadline.
 
 A :class:`Runner` holds one HTTP session (a connection pool reused across calls) and is safe to
 share between threads: it keeps no per-call state on itself, the session's pool is thread-safe,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from cli_helpers import cli
+from presets_support import serving
 
 from mp_custom_action.presets.docs import builtin_presets
 
@@ -58,3 +60,18 @@ def test_show_gives_the_media_type() -> None:
 def test_help_documents_the_filters() -> None:
     text = cli("presets", "list", "--help").stdout
     assert "--api NAME" in text and "TEXT" in text
+
+
+def test_the_seed_refuses_source_id_imports_before_sending(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {"MP_USERNAME": "sa", "MP_SECRET": "s", "MP_PROJECT_ID": "1"}.items():
+        monkeypatch.setenv(name, value)
+    with serving() as server:
+        result = cli(
+            "preset", "deleteWarehouseSource", "--input", '{"sourceId": "imports"}',
+            "--origin", server.origin,
+        )  # fmt: skip
+        assert server.requests == []
+    assert result.exit_status == 2
+    assert result.stdout == ""
+    assert "sourceId: must not be 'imports'" in result.stderr
+    assert "list-warehouse-imports" in result.stderr

@@ -57,7 +57,7 @@ def test_the_wire_carries_what_the_dry_run_showed(server: RecordingServer, prese
     [received] = server.requests
     assert received.method == preset.method
     wire = urlsplit(getattr(prepared, "wire_url", lambda: prepared.url)())
-    assert received.path == wire.path + (f"?{wire.query}" if wire.query else "")
+    assert received.target == wire.path + (f"?{wire.query}" if wire.query else "")
     assert received.body == (prepared.body or b"")
     sent_type = {k.lower(): v for k, v in prepared.headers.items()}.get("content-type")
     assert {k.lower(): v for k, v in received.headers.items()}.get("content-type") == sent_type
