@@ -35,8 +35,9 @@ CLAIMS: tuple[tuple[str, str, str], ...] = (
     ("export", "GET", "/"),
     ("export", "GET", ""),
     ("export", "POST", "/"),
-    # Data Pipelines (not edit)
+    # Data Pipelines
     ("pipelines", "POST", "/pipeline/create"),
+    ("pipelines", "POST", "/pipeline/edit"),
     ("pipelines", "GET", "/pipeline/jobs"),
     ("pipelines", "GET", "/pipeline/status"),
     ("pipelines", "GET", "/pipeline/timeline"),

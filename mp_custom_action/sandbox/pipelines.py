@@ -1,4 +1,4 @@
-"""Data Pipelines API (``/api/2.0/nessie/pipeline/...``): create, list, status, timeline, pause, resume, cancel.
+"""Data Pipelines API (``/api/2.0/nessie/pipeline/...``): create, edit, list, status, timeline, pause, resume, cancel.
 
 Enough for a round trip: a created pipeline is listed, reports one succeeded job, and is gone
 once cancelled. Nothing is exported anywhere. Parameters are read from the query string, a form
@@ -197,9 +197,34 @@ def _set_sync(enabled: Optional[bool]) -> Callable[[Context, dict[str, Any], Req
     return handler
 
 
+def _edit(ctx: Context, params: dict[str, Any], request: Request) -> Response:
+    """``edit``: the events exported (``events``, repeated or a JSON list) and the ``where``."""
+    name, _ = _named(ctx, params)
+    events: Any = [v for k, v in request.form() if k == "events"] or params.get("events")
+    if isinstance(events, str):
+        events = [events]
+    if events is not None and not (
+        isinstance(events, list) and all(isinstance(e, str) and e for e in events)
+    ):
+        raise ValueError("events must be event names (repeat the events field for each)")
+    where = params.get("where")
+    if where is not None and not isinstance(where, str):
+        raise ValueError("where must be a string")
+    with ctx.state.write() as data:
+        pipeline = data.pipelines.get(name)
+        if pipeline is None:
+            return _not_found(name)
+        if events is not None:
+            pipeline["events"] = events
+        if where is not None:
+            pipeline["where"] = where
+    return json_response({"status": "ok"})
+
+
 _Handler = Callable[[Context, dict[str, Any], Request], Response]
 _ROUTES: dict[str, tuple[str, _Handler]] = {
     "pipeline/create": ("POST", _create),
+    "pipeline/edit": ("POST", _edit),
     "pipeline/jobs": ("GET", _jobs),
     "pipeline/status": ("GET", _status),
     "pipeline/timeline": ("GET", _timeline),

@@ -387,6 +387,7 @@ def test_a_pipeline_name_is_taken_once(http: requests.Session, sb: Sandbox) -> N
 
 def test_pipeline_methods_and_paths(http: requests.Session, sb: Sandbox) -> None:
     assert nessie(http, sb, "GET", "create").status_code == 405
-    assert nessie(http, sb, "GET", "edit").status_code == 404
+    assert nessie(http, sb, "GET", "edit").status_code == 405
+    assert nessie(http, sb, "GET", "pipeline-list").status_code == 404
     assert nessie(http, sb, "POST", "cancel", data={"name": "nope"}).status_code == 404
     assert nessie(http, sb, "POST", "cancel").status_code == 400

@@ -277,6 +277,15 @@ def test_pipelines_take_project_id_in_the_form_and_timeline_needs_no_name(sb: Sa
         sb, "/api/2.0/nessie/pipeline/pause", {**pid(sb), "name": name}, headers=sa(sb)
     )
     assert paused.json() == {"status": "ok"}
+    edit = [*pid(sb).items(), ("name", name), ("events", "a"), ("events", "b"), ("where", "x")]
+    edited = post_form(sb, "/api/2.0/nessie/pipeline/edit", edit, headers=sa(sb))  # type: ignore[arg-type]
+    assert edited.json() == {"status": "ok"}
+    stored = sb.state.pipelines()[name]
+    assert stored["events"] == ["a", "b"] and stored["where"] == "x"
+    unknown = post_form(
+        sb, "/api/2.0/nessie/pipeline/edit", {**pid(sb), "name": "nope"}, headers=sa(sb)
+    )
+    assert unknown.status_code == 404 and unknown.json()["status"] == "error"
 
 
 # -- families not emulated --------------------------------------------------------------------------
