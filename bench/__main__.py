@@ -8,7 +8,8 @@ in rounds that alternate the two sides; the table gives the median over rounds a
     python -m bench --quick    # fewer rounds and smaller bodies, about a minute
     python -m bench --smoke    # seconds: every figure's code path works; the timings mean nothing
 
-Options: ``--only percall,export,parse,cli,manifests,sandbox,imports`` runs some groups;
+Options: ``--only percall,export,parse,cli,manifests,sandbox,imports,windows,pages`` runs some
+groups;
 ``--json FILE`` writes the figures;
 ``--dir DIR`` is where Export bodies are written (default /dev/shm, else the temporary folder).
 """
@@ -29,7 +30,9 @@ from typing import Any, Optional
 
 from .common import CLIENT_CPU, Figure, pin, server, worker
 
-GROUPS = ("percall", "export", "parse", "cli", "manifests", "sandbox", "imports")
+GROUPS = (
+    "percall", "export", "parse", "cli", "manifests", "sandbox", "imports", "windows", "pages",
+)  # fmt: skip
 MiB = 1 << 20
 
 
@@ -50,13 +53,23 @@ class Plan:
     schedule_rounds: int
     import_events: int = 1_000_000
     import_rounds: int = 3
+    windows_events_per_day: int = 0  # export windows: events a day, 12 days
+    windows_rounds: int = 1
+    stream_mbps: float = 1.0  # the sandbox's per-connection cap
+    pages_rounds: int = 1
+    pages: int = 10  # pages per paginated run
 
 
+# fmt: off
 PLANS = {
-    "full": Plan("full", 9, 500, 5, 1 << 30, 9, 3, 200 * MiB, 5, 5, 10, 10_000, 5, 1_000_000, 3),
-    "quick": Plan("quick", 5, 200, 2, 256 * MiB, 5, 1, 50 * MiB, 3, 3, 6, 10_000, 3, 200_000, 2),
-    "smoke": Plan("smoke", 1, 5, 1, 4 * MiB, 1, 1, 2 * MiB, 1, 1, 1, 1_000, 1, 5_000, 1),
+    "full": Plan("full", 9, 500, 5, 1 << 30, 9, 3, 200 * MiB, 5, 5, 10, 10_000, 5, 1_000_000, 3,
+                 2_500, 3, 0.0625, 9, 500),
+    "quick": Plan("quick", 5, 200, 2, 256 * MiB, 5, 1, 50 * MiB, 3, 3, 6, 10_000, 3, 200_000, 2,
+                  1_000, 2, 0.0625, 5, 200),
+    "smoke": Plan("smoke", 1, 5, 1, 4 * MiB, 1, 1, 2 * MiB, 1, 1, 1, 1_000, 1, 5_000, 1,
+                  200, 1, 5.0, 1, 5),
 }
+# fmt: on
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -328,6 +341,62 @@ def run_sandbox(plan: Plan, directory: str, notes: dict[str, Any]) -> list[Figur
     ]
 
 
+def run_windows(plan: Plan, directory: str, notes: dict[str, Any]) -> list[Figure]:
+    from .exports import env_for, sandbox
+
+    ratios, single_s, parallel_s, growth = [], [], [], []
+    size = 0
+    with sandbox(plan.stream_mbps, plan.windows_events_per_day) as info:
+        env = env_for(info)
+        for r in range(plan.windows_rounds):
+            got = {}
+            for mode in ("single", "parallel") if r % 2 == 0 else ("parallel", "single"):
+                got[mode] = worker(
+                    "exports", "run", mode, info["origin"], directory, timeout=300, env=env
+                )
+            single_s.append(got["single"]["seconds"])
+            parallel_s.append(got["parallel"]["seconds"])
+            growth.append(got["parallel"]["growth"] / MiB)
+            ratios.append(single_s[-1] / parallel_s[-1])
+            size = got["parallel"]["bytes"]
+    return [
+        Figure(
+            f"Export of 12 windows ({_size(size)}), parallel 6, at {plan.stream_mbps:g} MB/s "
+            "(gzipped) a connection: throughput",
+            "the same range as one stream",
+            5.0,
+            "min",
+            ratios=ratios,
+            detail={
+                "parallel MB/s": size / statistics.median(parallel_s) / 1e6,
+                "single MB/s": size / statistics.median(single_s) / 1e6,
+            },
+            extra=("peak memory growth, parallel (MiB, highest run)", max(growth), 32.0),
+        )
+    ]
+
+
+def run_pages(plan: Plan, directory: str, notes: dict[str, Any]) -> list[Figure]:
+    with server(CLIENT_CPU) as origin:
+        out = worker(
+            "pages", origin, "--rounds", str(plan.pages_rounds), "--pages", str(plan.pages),
+            timeout=300,
+        )  # fmt: skip
+    return [
+        Figure(
+            "paginate (Query engage, 10 records a page): client CPU per page",
+            "a requests loop by hand",
+            1.10,
+            "max",
+            ratios=out["ratios"],
+            detail={
+                "ours us/page": statistics.median(out["ours_us"]),
+                "baseline us/page": statistics.median(out["baseline_us"]),
+            },
+        )
+    ]
+
+
 def run_imports(plan: Plan, directory: str, notes: dict[str, Any]) -> list[Figure]:
     from .imports import run_group
 
@@ -342,6 +411,8 @@ RUNNERS = {
     "manifests": run_manifests,
     "sandbox": run_sandbox,
     "imports": run_imports,
+    "windows": run_windows,
+    "pages": run_pages,
 }
 
 
@@ -419,7 +490,7 @@ def _orjson_version() -> str:
 
 
 def _size(n: int) -> str:
-    return f"{n / (1 << 30):g} GiB" if n >= 1 << 30 else f"{n / MiB:g} MiB"
+    return f"{n / (1 << 30):g} GiB" if n >= 1 << 30 else f"{n / MiB:.3g} MiB"
 
 
 def _body_parent(need: int) -> str:

@@ -6,6 +6,8 @@ is what a figure measures:
 
 * ``/export...`` answers ``?bytes=N`` bytes of JSON Lines, generated on the fly from one
   pre-built block (a gigabyte is never held in memory), chunked like Mixpanel's Export;
+* ``/engage`` answers one page of Query engage (``?page=P&pages=N``: ten profiles a page,
+  ``N`` pages in all, ``session_id`` "bench"), for the pagination figure;
 * any other path answers a small canned JSON object, keeping the connection alive.
 
 Pinning the server to the client's core (``--cpu``) makes a per-call CPU figure independent of
@@ -122,6 +124,37 @@ def _export(conn: socket.socket, total: int, block: bytes) -> None:
     conn.sendall(b"0\r\n\r\n")
 
 
+_PAGE_SIZE = 10
+
+
+def _engage(conn: socket.socket, query: dict[str, str]) -> None:
+    page, pages = int(query.get("page", "0")), int(query.get("pages", "1"))
+    results = (
+        [
+            {"$distinct_id": f"user-{page}-{i}", "$properties": {"$city": "Lisbon", "n": i}}
+            for i in range(_PAGE_SIZE)
+        ]
+        if page < pages
+        else []
+    )
+    body = json.dumps(
+        {
+            "page": page,
+            "page_size": _PAGE_SIZE,
+            "session_id": "bench",
+            "status": "ok",
+            "total": pages * _PAGE_SIZE + 1,
+            "results": results,
+        }
+    ).encode()
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\nConnection: keep-alive\r\n\r\n"
+        + body
+    )
+
+
 def _serve(conn: socket.socket, block: bytes) -> None:
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     buf = bytearray()
@@ -135,6 +168,8 @@ def _serve(conn: socket.socket, block: bytes) -> None:
             if parts.path.startswith("/export") or parts.path.endswith("/export"):
                 query = dict(parse_qsl(parts.query))
                 _export(conn, int(query.get("bytes", "0")), block)
+            elif parts.path.endswith("/engage"):
+                _engage(conn, dict(parse_qsl(parts.query)))
             else:
                 conn.sendall(_JSON_REPLY)
     except OSError:

@@ -18,7 +18,18 @@ from ._version import __version__
 from .errors import ExitStatus, MpError, MpWarning
 
 #: Command modules under mp_custom_action.commands, in the order --help lists them.
-COMMAND_MODULES = ("call", "card", "presets", "preset", "run", "import_", "profiles", "sandbox")
+COMMAND_MODULES = (
+    "call",
+    "card",
+    "presets",
+    "preset",
+    "run",
+    "import_",
+    "export",
+    "profiles",
+    "sandbox",
+    "budgets",
+)
 
 EXIT_CODES_HELP = """\
 exit status:
@@ -31,6 +42,7 @@ exit status:
   6  transport: connection failed, timed out, deadline passed, broken or oversized response
   7  plugin error (--strict-plugins, or two plugins claim the same preset)
   8  the answer came, but its --output file could not be written (disk full, ...)
+  9  rate budget spent: --no-wait, or the wait would pass the deadline (nothing sent)
 130  interrupted
 143  terminated (SIGTERM during run)
 
@@ -42,6 +54,7 @@ environment:
   MP_TIMEOUT, MP_RETRIES   total deadline in seconds (default 300); retries (default 4, max 100)
   MP_PROFILE, MP_CONFIG    profile name and config file (see docs/configuration.md)
   MP_STRICT_PLUGINS=1      a plugin that fails to load is an error, not a warning
+  MP_BUDGETS, MP_BUDGETS_FILE  rate budgets: on (default), all (loopback too), off; the ledger
 """
 
 

@@ -20,6 +20,7 @@
     │   └── CredentialNotAcceptedError
     ├── PluginError                      exit 7  a plugin misbehaved (strict mode or name conflict)
     ├── OutputError                      exit 8  the answer came; its --output file could not be written
+    ├── BudgetSpentError                 exit 9  a Mixpanel rate budget is spent (--no-wait, deadline)
     └── TransportError                   exit 6  the request did not produce an HTTP answer
         ├── ConnectError                         connection refused, DNS, TLS, proxy
         ├── RequestTimeout                       connect or read timeout
@@ -45,6 +46,7 @@ __all__ = [
     "ApiSecretDeprecationWarning",
     "BodyError",
     "BrokenResponseError",
+    "BudgetSpentError",
     "ConfigError",
     "ConnectError",
     "CredentialError",
@@ -86,6 +88,7 @@ class ExitStatus(enum.IntEnum):
     TRANSPORT_ERROR = 6
     PLUGIN_ERROR = 7
     OUTPUT_ERROR = 8
+    BUDGET_SPENT = 9
     INTERRUPTED = 130
     #: SIGTERM ended a ``run`` (128 + 15, as a shell reports it); what was done is printed first.
     TERMINATED = 143
@@ -216,6 +219,19 @@ class OutputError(MpError):
 
     def __init__(self, message: str, *, path: str) -> None:
         self.path = path
+        super().__init__(message)
+
+
+class BudgetSpentError(MpError):
+    """A project's rate budget is spent and the call may not wait (``--no-wait``, or the wait
+    would pass its deadline). ``until`` is when it has room again (unix time); nothing was sent."""
+
+    exit_status = ExitStatus.BUDGET_SPENT
+
+    def __init__(self, message: str, *, limit: str, project: str, until: float) -> None:
+        self.limit = limit
+        self.project = project
+        self.until = until
         super().__init__(message)
 
 

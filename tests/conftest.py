@@ -13,6 +13,7 @@ _CLEARED_PREFIXES = ("MP_",)
 _CLEARED = (
     "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
     "all_proxy", "no_proxy", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
 )  # fmt: skip
 
 

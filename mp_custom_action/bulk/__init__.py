@@ -1,8 +1,9 @@
-"""Bulk jobs built on core's Runner: importing files (and, beside it, exporting by windows).
+"""Bulk jobs built on core's Runner: importing files, exporting by windows, following pages,
+and the rate budgets every command shares.
 
 Names are loaded on first use, so ``import mp_custom_action.bulk`` costs nothing::
 
-    from mp_custom_action.bulk import import_files
+    from mp_custom_action.bulk import Budgets, export_range, import_files, paginate
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["ImportSummary", "import_files"]
+__all__ = ["Budgets", "ExportSummary", "ImportSummary", "export_range", "import_files", "paginate"]
 
 _LAZY = {
+    "Budgets": ".budgets",
+    "ExportSummary": ".exports",
     "ImportSummary": ".imports_summary",
+    "export_range": ".exports",
     "import_files": ".imports",
+    "paginate": ".pages",
 }
 
 
@@ -23,3 +28,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module(module, __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -6,7 +6,8 @@ import argparse
 from typing import Any
 
 from ..errors import InputError
-from .common import add_request_options, open_runner, read_json_argument, send_or_describe
+from .common import add_request_options, open_runner, read_json_argument
+from .paging import add_paging_options, send_or_paginate
 
 EXAMPLES = """\
 examples:
@@ -63,6 +64,7 @@ def add_parser(subparsers: Any) -> None:
         "form fields, JSON Lines or CSV (docs/inputs.md)",
     )
     add_request_options(parser)
+    add_paging_options(parser)
     parser.set_defaults(func=run_call)
 
 
@@ -119,4 +121,4 @@ def inputs_from_args(args: argparse.Namespace) -> dict[str, Any]:
 def run_call(args: argparse.Namespace) -> int:
     inputs = inputs_from_args(args)
     with open_runner(args) as runner:
-        return send_or_describe(runner, runner.prepare(inputs), args)
+        return send_or_paginate(runner, runner.prepare(inputs), args)

@@ -77,6 +77,12 @@ def add_request_options(
     )
     behaviour = parser.add_argument_group("behaviour")
     behaviour.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="when a Mixpanel rate budget of the project is spent, fail (exit 9) instead of "
+        "waiting for room (see: mp-custom-action budgets)",
+    )
+    behaviour.add_argument(
         "--dry-run",
         action="store_true",
         help="print the request that would be sent (credentials redacted) and send nothing",
@@ -163,7 +169,11 @@ def open_runner(args: argparse.Namespace) -> Iterator[Runner]:
             transport_env = {**os.environ, "REQUESTS_CA_BUNDLE": ca_file}
         # Resolved once, here: the Runner checks these settings and does not read them again.
         runner = Runner.from_settings(
-            settings, env=transport_env, apis=_api_lookup, on_retry=_retry_notice(args)
+            settings,
+            env=transport_env,
+            apis=_api_lookup,
+            on_retry=_retry_notice(args),
+            pacer=_budgets(args),
         )
         stack.callback(runner.close)
         if getattr(args, "verbose", 0):
@@ -196,6 +206,17 @@ def _api_lookup(name: object) -> ApiSpec:
     from ..presets.plugins import api_lookup
 
     return api_lookup(name)
+
+
+def _budgets(args: argparse.Namespace) -> Any:
+    """The rate budgets every command shares (bulk/budgets.py), waiting unless --no-wait."""
+    from ..bulk.budgets import Budgets
+
+    def notify(line: str) -> None:
+        if not getattr(args, "quiet", False):
+            print(f"{PROG}: {line}", file=sys.stderr, flush=True)
+
+    return Budgets(wait=not getattr(args, "no_wait", False), notify=notify)
 
 
 def _without(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_request_options, open_runner, read_json_argument, send_or_describe
+from .common import add_request_options, open_runner, read_json_argument
+from .paging import add_paging_options, send_or_paginate
 from .presets import add_plugin_options, strict_flag
 
 EXAMPLES = """\
@@ -44,6 +45,7 @@ def add_parser(subparsers: Any) -> None:
     )
     add_plugin_options(parser)
     add_request_options(parser)
+    add_paging_options(parser)
     parser.set_defaults(func=run_preset)
 
 
@@ -55,4 +57,4 @@ def run_preset(args: argparse.Namespace) -> int:
     with open_runner(args) as runner:
         inputs = preset.to_inputs(preset_input, project_id=runner.credentials.project_id)
         after = preset.warn_response if args.check_response else None
-        return send_or_describe(runner, runner.prepare(inputs), args, after=after)
+        return send_or_paginate(runner, runner.prepare(inputs), args, after=after)

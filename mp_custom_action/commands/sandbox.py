@@ -61,6 +61,18 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _megabytes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected megabytes a second (> 0), got {text!r}"
+        ) from None
+    if not 0.0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected megabytes a second (> 0), got {text!r}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         return int(text)
@@ -107,6 +119,13 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         metavar="N",
         help="handle at most N requests a second; answer the others 429 with Retry-After",
+    )
+    parser.add_argument(
+        "--stream-rate",
+        type=_megabytes,
+        default=0.0,
+        metavar="MBPS",
+        help="send each streamed answer (Export) at most MBPS megabytes a second, per connection",
     )
     parser.add_argument(
         "--seed",
@@ -157,6 +176,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         tls=args.tls,
         ca_file=args.ca_file,
         log=None if getattr(args, "quiet", False) else sys.stderr,
+        stream_rate=args.stream_rate * 1e6,
     )
     try:
         sandbox.start()

@@ -28,7 +28,11 @@ if TYPE_CHECKING:
     from .request import OutgoingRequest
     from .transport import Failure, Transport, WireResponse
 
-__all__ = ["Call", "CallSetup"]
+__all__ = ["Call", "CallSetup", "Pacer"]
+
+#: Called before each attempt with the request and the seconds left of its deadline; may wait, or
+#: raise (a spent rate budget: ``bulk.Budgets``), and returns what to call when the attempt ends.
+Pacer = Callable[["OutgoingRequest", float], Optional[Callable[[], None]]]
 
 # Log lines carry the method, the URL without its query, and the outcome; never headers or
 # bodies. (The CLI's log handler masks what a URL path may still hold.)
@@ -54,6 +58,7 @@ class CallSetup:
     rng: Callable[[float, float], float]
     #: Told, in one line, why and how long the call waits before its next attempt.
     on_retry: Optional[Callable[[str], None]] = None
+    pacer: Optional[Pacer] = None
 
 
 class Call:
@@ -81,6 +86,8 @@ class Call:
                     url=self.req.url,
                     attempts=self.attempt - 1,
                 )
+            pacer = self.setup.pacer
+            release = pacer(self.req, remaining) if pacer is not None else None
             sockets = CallSockets()
             self.setup.active.add(sockets)
             entry = self.setup.watchdog.arm(self.deadline, sockets.abort)
@@ -89,6 +96,8 @@ class Call:
             finally:
                 self.setup.watchdog.disarm(entry)
                 self.setup.active.discard(sockets)
+                if release is not None:
+                    release()
             if result is not None:
                 return result
 

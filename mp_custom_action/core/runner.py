@@ -34,6 +34,7 @@ from .retry import RetryPolicy
 from .urls import validate_origin
 
 if TYPE_CHECKING:
+    from .attempts import Pacer
     from .deadline import CallSockets, Watchdog
     from .transport import Transport
 
@@ -83,6 +84,7 @@ class Runner:
         rng: Callable[[float, float], float] = random.uniform,
         retry_policy: Optional[RetryPolicy] = None,
         on_retry: Optional[Callable[[str], None]] = None,
+        pacer: Optional[Pacer] = None,
     ) -> None:
         environ: Mapping[str, str] = os.environ if env is None else env
         given = Credentials.build(
@@ -111,6 +113,7 @@ class Runner:
         )
         self._inject(clock=clock, wall_clock=wall_clock, sleep=sleep, rng=rng)
         self.on_retry = on_retry
+        self.pacer = pacer
 
     @classmethod
     def from_settings(
@@ -120,11 +123,13 @@ class Runner:
         env: Optional[Mapping[str, str]] = None,
         apis: Optional[ApiRegistry | ApiLookup] = None,
         on_retry: Optional[Callable[[str], None]] = None,
+        pacer: Optional[Pacer] = None,
     ) -> Runner:
         """A runner from settings already resolved (:func:`~mp_custom_action.settings.resolve_settings`).
 
         ``env`` is still read for the proxy and CA-bundle variables; settings are not read again.
         ``on_retry`` is told, in one line, why and how long a call waits before trying again.
+        ``pacer`` is called before each attempt (see :mod:`.attempts`; ``bulk.Budgets`` is one).
         """
         runner = cls.__new__(cls)
         runner._configure(
@@ -134,6 +139,7 @@ class Runner:
         )
         runner._inject()
         runner.on_retry = on_retry
+        runner.pacer = pacer
         return runner
 
     def _configure(
@@ -257,6 +263,7 @@ class Runner:
             sleep=self._sleep,
             rng=self._rng,
             on_retry=self.on_retry,
+            pacer=self.pacer,
         )
         return Call(setup, req, output, total).run()
 

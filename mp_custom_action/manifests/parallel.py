@@ -31,6 +31,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from ..core.limits import at_once_for, per_second_for
 from ..errors import MpError
 from ..settings import MAX_PARALLEL
 from .load import Manifest, ManifestRun, Step
@@ -55,14 +56,14 @@ class Limit:
     window: float = 1.0
 
 
-# Mixpanel's limits are per project (docs MIXPANEL-FACTS, "Limits and error answers"); a run
+# Mixpanel's limits are per project (their numbers: core/limits.py, the one table); a run
 # keeps under the ones that running steps at once could break. Limits that an in-order run meets
 # just as well (60 queries an hour) are left to the runner's backoff on 429.
 LIMITS: dict[str, Limit] = {
     # "5 at once": the sixth concurrent query is refused.
-    "query": Limit(at_once=5),
+    "query": Limit(at_once=at_once_for("query") or 1),
     # "100 at once, 3 a second": 100 is more than `parallel` allows, so the rate is what binds.
-    "export": Limit(at_once=100, starts=3),
+    "export": Limit(at_once=at_once_for("export") or 1, starts=per_second_for("export") or 0),
     # "5 requests a minute": a second call at once only reaches the limit sooner.
     "lexicon": Limit(at_once=1),
     # No concurrency limit is published for these app APIs (and syncs are 5 an hour): one at a

@@ -40,6 +40,7 @@ class Sandbox:
     ``tls=True`` serves HTTPS with a throwaway CA (tls.py) whose PEM is at :attr:`ca_file`
     (``ca_file`` chooses where). ``log`` gets one line per request (recorder.log_line);
     ``history`` bounds :attr:`requests` to the newest N requests.
+    ``stream_rate`` (bytes a second) caps each connection's streamed answers (Export).
     """
 
     def __init__(
@@ -60,11 +61,16 @@ class Sandbox:
         ca_file: Union[str, os.PathLike[str], None] = None,
         log: Optional[IO[str]] = None,
         history: int = DEFAULT_HISTORY,
+        stream_rate: float = 0.0,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0..65535, got {port}")
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
+        if not 0 <= stream_rate < float("inf"):
+            raise ValueError(f"stream_rate must be bytes a second >= 0, got {stream_rate!r}")
+        #: Bytes a second each streamed answer (Export) is held to, per connection; 0: no cap.
+        self.stream_rate = stream_rate
         self.port = port
         self.keys = Keys.from_mapping(credentials if credentials is not None else DEMO_CREDENTIALS)
         self.state = State(state_file)
@@ -148,6 +154,7 @@ class Sandbox:
                     self.max_body_bytes,
                     ssl_context=tls.context if tls is not None else None,
                     on_request=self._write_log if self._log is not None else None,
+                    stream_rate=self.stream_rate,
                 )
             except BaseException:
                 if tls is not None:

@@ -33,6 +33,7 @@ from .._version import __version__
 from .app import App
 from .encoding import gzipped
 from .messages import Request, Response, dumps, reason
+from .pace import Pace
 from .recorder import RequestLog, RequestRecord, redact
 from .tls import refuse_plain_http
 
@@ -64,8 +65,11 @@ class SandboxServer(ThreadingHTTPServer):
         *,
         ssl_context: Optional[ssl.SSLContext] = None,
         on_request: Optional[Callable[[RequestRecord], None]] = None,
+        stream_rate: float = 0.0,
     ) -> None:
         self.app = app
+        #: Bytes a second each streamed answer (Export) is held to; 0: as fast as possible.
+        self.stream_rate = stream_rate
         self.request_log = requests
         self.max_body = max_body
         self.ssl_context = ssl_context
@@ -327,10 +331,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._stream(response, chunked=True)
 
     def _stream(self, response: Response, *, chunked: bool) -> None:
+        pace = Pace(self.server.stream_rate)
         try:
             for chunk in response.chunks():
                 if not chunk:
                     continue
+                pace.wait(len(chunk))
                 if chunked:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 else:
