@@ -451,6 +451,8 @@ def _details(figures: list[Figure], notes: dict[str, Any]) -> list[str]:
         lines.append(f"  command timed: {notes['cli_command']}")
     if "export_dir" in notes:
         lines.append(f"  Export bodies written in {notes['export_dir']}")
+    if "mixpanel_utils" in notes:
+        lines.append(f"  mixpanel-utils: {notes['mixpanel_utils']}")
     return lines
 
 

@@ -9,7 +9,10 @@ Workers, each a fresh interpreter (``python -m bench.imports MODE ...``), print 
 * ``ours ORIGIN FILE WORKERS``: ``mp_custom_action.bulk.import_files`` (checks, gzip NDJSON,
   ``WORKERS`` threads over one Runner);
 * ``baseline ORIGIN FILE``: what a user writes by hand: read the lines, ``json.loads`` each,
-  eight threads each with a ``requests.Session`` posting 2,000-event JSON batches.
+  eight threads each with a ``requests.Session`` posting 2,000-event JSON batches;
+* ``mpu ORIGIN FILE``: mixpanel-utils' ``import_events`` (the ``bench`` extra installs it), as
+  tests/clients calls it: its ``import_api`` pointed at the sink, the file's lines ``json.loads``-ed
+  into the list it takes, eight sending threads (``pool_size=8``, like the baseline's).
 
 Each answers wall seconds, CPU seconds (user + system, all threads) and peak RSS.
 """
@@ -253,6 +256,34 @@ def baseline(origin: str, path: str) -> None:
     emit(_measure(go))
 
 
+def has_mixpanel_utils() -> bool:
+    """Whether mixpanel-utils can be imported here (workers share this interpreter)."""
+    import importlib.util
+
+    return importlib.util.find_spec("mixpanel_utils") is not None
+
+
+def mpu(origin: str, path: str) -> None:
+    import logging
+
+    from mixpanel_utils import MixpanelUtils
+
+    def go() -> dict[str, Any]:
+        utils = MixpanelUtils(
+            SECRET, token="bench-token", service_account_username=USERNAME,  # noqa: S106
+            project_id=PROJECT_ID, pool_size=8, max_retries=1,
+        )  # fmt: skip
+        utils.import_api = origin
+        logging.getLogger("mixpanel_utils").setLevel(logging.ERROR)
+        with open(path, "rb") as fh:
+            events = [json.loads(line) for line in fh]
+        utils.import_events(events, timezone_offset=0)
+        # It logs a failed batch instead of raising: the sink's count is the check.
+        return {"accepted": len(events), "rejected": 0}
+
+    emit(_measure(go))
+
+
 def main(argv: list[str]) -> None:
     mode = argv[0]
     if mode == "generate":
@@ -263,6 +294,8 @@ def main(argv: list[str]) -> None:
         ours(argv[1], argv[2], int(argv[3]))
     elif mode == "baseline":
         baseline(argv[1], argv[2])
+    elif mode == "mpu":
+        mpu(argv[1], argv[2])
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 
@@ -275,27 +308,59 @@ if __name__ == "__main__":
 
 
 def run_group(events: int, rounds: int, directory: str, notes: dict[str, Any]) -> list[Any]:
-    """The import figures: ``rounds`` runs of each client over ``events`` events, alternating."""
-    from .common import Figure, median_of, other_cpu, worker
+    """The import figures: ``rounds`` runs of each client over ``events`` events, alternating
+    (mixpanel-utils too where it is installed)."""
+    from .common import other_cpu, worker
 
     path = os.path.join(directory, "import-events.ndjson")
     made = worker("imports", "generate", path, str(events), timeout=900)
     json_size = made["bytes"]
-    runs: dict[str, list[dict[str, Any]]] = {"ours": [], "baseline": []}
+    sides = ["ours", "baseline"] + (["mpu"] if has_mixpanel_utils() else [])
+    runs: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
     with sink_process(other_cpu()) as origin:
         for r in range(rounds):
-            for side in ("ours", "baseline") if r % 2 == 0 else ("baseline", "ours"):
+            for side in sides if r % 2 == 0 else sides[::-1]:
                 args = [origin, path, "8"] if side == "ours" else [origin, path]
                 out = worker("imports", side, *args, timeout=1800)
                 out.update(sink_stats(origin))
                 if out["events"] != events or out["accepted"] != events:
                     raise RuntimeError(f"{side} delivered {out['events']} of {events} events")
                 runs[side].append(out)
-    pairs = list(zip(runs["ours"], runs["baseline"]))
-    ours_rate = [events / o["wall"] for o in runs["ours"]]
-    base_rate = [events / b["wall"] for b in runs["baseline"]]
     notes["import_events"] = events
     notes["import_json_mib"] = json_size / (1 << 20)
+    figures = _figures(events, json_size, runs)
+    if "mpu" in runs:
+        figures.append(_mpu_figure(events, runs))
+    else:
+        notes["mixpanel_utils"] = "not installed (pip install -e '.[bench]'): no figure against it"
+    return figures
+
+
+def _mpu_figure(events: int, runs: dict[str, list[dict[str, Any]]]) -> Any:
+    """Ours against mixpanel-utils' ``import_events``."""
+    from .common import Figure, median_of
+
+    return Figure(
+        "import events/s vs mixpanel-utils",
+        "mixpanel-utils import_events",
+        3.0,
+        "min",
+        ratios=[m["wall"] / o["wall"] for o, m in zip(runs["ours"], runs["mpu"])],
+        detail={
+            "mixpanel-utils ev/s": median_of([events / m["wall"] for m in runs["mpu"]]),
+            "mixpanel-utils us/event CPU": median_of(
+                [m["cpu"] / events * 1e6 for m in runs["mpu"]]
+            ),
+            "mixpanel-utils peak RSS MiB": median_of([m["peak_rss_mib"] for m in runs["mpu"]]),
+        },
+        note="pool_size=8; it takes a list, so the file is loaded whole first (its RSS shows it)",
+    )
+
+
+def _figures(events: int, json_size: int, runs: dict[str, list[dict[str, Any]]]) -> list[Any]:
+    from .common import Figure, median_of
+
+    pairs = list(zip(runs["ours"], runs["baseline"]))
     return [
         Figure(
             "import events/s",
@@ -303,7 +368,10 @@ def run_group(events: int, rounds: int, directory: str, notes: dict[str, Any]) -
             3.0,
             "min",
             ratios=[b["wall"] / o["wall"] for o, b in pairs],
-            detail={"ours ev/s": median_of(ours_rate), "baseline ev/s": median_of(base_rate)},
+            detail={
+                "ours ev/s": median_of([events / o["wall"] for o in runs["ours"]]),
+                "baseline ev/s": median_of([events / b["wall"] for b in runs["baseline"]]),
+            },
             extra=("peak RSS MiB", median_of([o["peak_rss_mib"] for o in runs["ours"]]), 100.0),
             note=f"{events:,} events, {json_size / (1 << 20):.0f} MiB of NDJSON, 8 workers each",
         ),
