@@ -204,7 +204,8 @@ def default_loads() -> Loads:
         import orjson
     except ImportError:
         return std_loads
-    return orjson.loads  # type: ignore[no-any-return]
+    loads: Loads = orjson.loads  # typed the same with or without orjson installed where mypy runs
+    return loads
 
 
 def _no_constant(name: str) -> Any:
@@ -222,6 +223,8 @@ def std_loads(data: bytes) -> Any:
         value, end = _SCAN(text, 0)
     except StopIteration:
         raise ValueError("Expecting value at the start") from None
+    except RecursionError:  # nested past the interpreter's limit: a bad record, as with orjson
+        raise ValueError("nested too deeply") from None
     if end != len(text):
         raise ValueError(f"Extra data after column {end}")
     return value
@@ -320,8 +323,8 @@ def _array_records(source: InputFile, stream: Any) -> Iterator[tuple[int, bytes,
         while True:
             try:
                 value, end = decode(buf, pos)
-            except ValueError:
-                if len(buf) - pos > _ELEMENT_LIMIT or not more():
+            except (ValueError, RecursionError) as exc:  # too deep: no more text will help
+                if type(exc) is RecursionError or len(buf) - pos > _ELEMENT_LIMIT or not more():
                     raise broken("not valid JSON") from None
                 continue
             if end == len(buf) and not eof and more():

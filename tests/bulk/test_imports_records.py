@@ -19,7 +19,13 @@ from mp_custom_action.bulk.batches import (
     gzip_ndjson,
 )
 from mp_custom_action.bulk.imports_checks import check_record, shown_record
-from mp_custom_action.bulk.records import UNPARSED, ImportFileError, probe, read_records
+from mp_custom_action.bulk.records import (
+    UNPARSED,
+    ImportFileError,
+    probe,
+    read_records,
+    std_loads,
+)
 from mp_custom_action.errors import InputError
 
 
@@ -123,6 +129,30 @@ def test_a_gzip_stream_cut_midway_on_stdin_stops_with_the_line(tmp_path: Path) -
         drain()
     assert info.value.line == len(got) + 1
     assert 0 < len(got) < 20000
+
+
+def test_a_line_nested_past_the_recursion_limit_is_a_bad_record_without_orjson(
+    tmp_path: Path,
+) -> None:
+    deep = b'{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    path = tmp_path / "e.ndjson"
+    path.write_bytes(json.dumps(ev(1)).encode() + b"\n" + deep + b"\n" + json.dumps(ev(2)).encode())
+    source, stream = probe(str(path))
+    with stream:
+        got = list(read_records(source, stream, loads=std_loads))
+    assert [(n, v is UNPARSED) for n, _, v, _ in got] == [(1, False), (2, True), (3, False)]
+    assert "nested too deeply" in got[1][3]
+
+
+def test_an_array_element_nested_past_the_recursion_limit_stops_with_the_line(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "e.json"
+    path.write_text('[\n{"event": "a"},\n' + "[" * 100_000 + "]" * 100_000 + "\n]")
+    source, stream = probe(str(path))
+    with pytest.raises(ImportFileError, match="line 3") as info, stream:
+        list(read_records(source, stream))
+    assert info.value.line == 3
 
 
 def test_an_array_that_breaks_midway_stops_with_the_line(tmp_path: Path) -> None:
