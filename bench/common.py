@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 #: The core that the client (and, for per-call figures, the server) is pinned to.
 CLIENT_CPU = 0
@@ -39,19 +41,17 @@ def other_cpu() -> Optional[int]:
 
 
 @contextlib.contextmanager
-def server(cpu: Optional[int]) -> Iterator[str]:
-    """Start ``bench.server`` pinned to ``cpu``; yield its origin; stop it on exit."""
-    args = [sys.executable, "-m", "bench.server"]
-    if cpu is not None:
-        args += ["--cpu", str(cpu)]
+def child_server(args: Sequence[str], what: str) -> Iterator[str]:
+    """Start a loopback server process that prints its port, then serves until its standard input
+    closes; yield its origin; stop it on exit. ``what`` names it if it fails to start."""
     proc = subprocess.Popen(
-        args, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=clean_env()
+        list(args), cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=clean_env()
     )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         if not line.strip():
-            raise RuntimeError("the benchmark server did not start")
+            raise RuntimeError(f"{what} did not start")
         yield f"http://127.0.0.1:{int(line)}"
     finally:
         assert proc.stdin is not None
@@ -61,6 +61,38 @@ def server(cpu: Optional[int]) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def serve_until_stdin_closes(serve: Callable[[socket.socket], None]) -> None:
+    """Listen on a loopback port, print it, and ``serve`` each connection in a thread until the
+    parent closes our standard input (or exits): how the benchmark's server processes run."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    print(listener.getsockname()[1], flush=True)
+    sys.stdin.read()
+    listener.close()
+
+
+@contextlib.contextmanager
+def server(cpu: Optional[int]) -> Iterator[str]:
+    """Start ``bench.server`` pinned to ``cpu``; yield its origin; stop it on exit."""
+    args = [sys.executable, "-m", "bench.server"]
+    if cpu is not None:
+        args += ["--cpu", str(cpu)]
+    with child_server(args, "the benchmark server") as origin:
+        yield origin
 
 
 def clean_env(**extra: str) -> dict[str, str]:

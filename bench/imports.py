@@ -25,7 +25,6 @@ import os
 import queue
 import resource
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -34,7 +33,16 @@ import zlib
 from collections.abc import Iterator
 from typing import Any, Optional
 
-from .common import CLIENT_CPU, PROJECT_ID, ROOT, SECRET, USERNAME, clean_env, emit, pin
+from .common import (
+    CLIENT_CPU,
+    PROJECT_ID,
+    SECRET,
+    USERNAME,
+    child_server,
+    emit,
+    pin,
+    serve_until_stdin_closes,
+)
 from .server import _read_request
 
 BASE_T = 1_700_000_000
@@ -135,46 +143,15 @@ def _read_request_with_head(conn: socket.socket, buf: bytearray) -> Any:
 def sink(cpu: str) -> None:
     pin(int(cpu) if cpu != "-" else None)
     totals = _Totals()
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=_serve, args=(conn, totals), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    print(listener.getsockname()[1], flush=True)
-    sys.stdin.read()
-    listener.close()
+    serve_until_stdin_closes(lambda conn: _serve(conn, totals))
 
 
 @contextlib.contextmanager
 def sink_process(cpu: Optional[int]) -> Iterator[str]:
     """Start the sink pinned to ``cpu``; yield its origin; stop it on exit."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.imports", "sink", "-" if cpu is None else str(cpu)],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=clean_env(),
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line.strip():
-            raise RuntimeError("the import sink did not start")
-        yield f"http://127.0.0.1:{int(line)}"
-    finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    args = [sys.executable, "-m", "bench.imports", "sink", "-" if cpu is None else str(cpu)]
+    with child_server(args, "the import sink") as origin:
+        yield origin
 
 
 def sink_stats(origin: str) -> dict[str, int]:

@@ -20,10 +20,10 @@ import argparse
 import json
 import os
 import socket
-import sys
-import threading
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlsplit
+
+from .common import serve_until_stdin_closes
 
 __all__ = ["JSON_BODY", "export_body", "jsonl_block"]
 
@@ -185,23 +185,7 @@ def main() -> None:
     if args.cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})
     block = jsonl_block()
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=_serve, args=(conn, block), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    print(listener.getsockname()[1], flush=True)
-    sys.stdin.read()  # serve until the parent closes our standard input (or exits)
-    listener.close()
+    serve_until_stdin_closes(lambda conn: _serve(conn, block))
 
 
 if __name__ == "__main__":
