@@ -7,6 +7,7 @@ from typing import Any
 
 from ..errors import ExitStatus
 from .common import add_request_options, open_runner, print_json
+from .progress import add_progress_option, progress_mode
 
 EXAMPLES = """\
 examples:
@@ -54,13 +55,7 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="carry on a stopped export: fetch only what is missing",
     )
-    parser.add_argument(
-        "--progress",
-        choices=("auto", "bar", "lines", "none"),
-        default="auto",
-        help="on stderr: a bar on a terminal (with the 'progress' extra), plain lines "
-        "otherwise (default auto; none with -q)",
-    )
+    add_progress_option(parser)
     add_request_options(parser, output=False, check_status=False)
     parser.set_defaults(func=run_export)
 
@@ -83,18 +78,12 @@ def run_export(args: argparse.Namespace) -> int:
             where=args.where,
             limit=args.limit,
             resume=args.resume,
-            progress=_progress_mode(args),
+            progress=progress_mode(args),
         )
     print_json(summary.to_dict())
     if summary.failed:
         return int(summary.failed[0].get("exit_status") or ExitStatus.ERROR)
     return int(ExitStatus.OK)
-
-
-def _progress_mode(args: argparse.Namespace) -> Any:
-    if getattr(args, "quiet", False) and args.progress == "auto":
-        return False  # -q: no notices on stderr, progress included
-    return {"auto": None, "none": False}.get(args.progress, args.progress)
 
 
 def _dry_run(runner: Any, args: argparse.Namespace) -> int:

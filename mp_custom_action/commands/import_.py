@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .common import add_request_options, open_runner, print_json
+from .progress import add_progress_option, progress_mode
 
 EXAMPLES = """\
 examples:
@@ -61,13 +62,7 @@ def add_parser(subparsers: Any) -> None:
     )
     job.add_argument("--max-rejects", type=int, metavar="N",
                      help="stop once more than N records were rejected")  # fmt: skip
-    job.add_argument(
-        "--progress",
-        choices=("auto", "bar", "lines", "none"),
-        default="auto",
-        help="on stderr: a bar on a terminal (with the 'progress' extra), plain lines "
-        "otherwise (default auto; none with -q)",
-    )
+    add_progress_option(job)
     add_request_options(parser, output=False, check_status=False)
     parser.set_defaults(func=run_import)
 
@@ -75,9 +70,7 @@ def add_parser(subparsers: Any) -> None:
 def run_import(args: argparse.Namespace) -> int:
     from ..bulk.imports import import_files
 
-    progress: Any = {"auto": None, "none": False}.get(args.progress, args.progress)
-    if getattr(args, "quiet", False) and args.progress == "auto":
-        progress = False  # -q: no notices on stderr, progress included
+    progress = progress_mode(args)
     with open_runner(args) as runner, _term_as_interrupt():
         try:
             summary = import_files(

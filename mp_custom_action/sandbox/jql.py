@@ -22,6 +22,7 @@ from typing import Any
 
 from .dates import day_of, parse_range
 from .state import Data, event_seconds
+from .tokens import Tokens
 from .where import parse_where
 
 __all__ = ["run_jql"]
@@ -35,37 +36,10 @@ _TOKEN = re.compile(
 _HINT = "the sandbox emulates the JQL subset in docs/sandbox.md"
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    position = 0
-    text = text.rstrip()
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None or match.end() == position:
-            raise ValueError(f"JQL not emulated at {text[position : position + 30]!r}: {_HINT}")
-        kind = match.lastgroup or ""
-        found.append((kind, match.group(kind)))
-        position = match.end()
-    return found
-
-
-class _Reader:
+class _Reader(Tokens):
     def __init__(self, text: str, params: dict[str, Any]) -> None:
-        self.items = _tokens(text)
-        self.at = 0
+        super().__init__(_TOKEN, text, language="JQL", hint=_HINT)
         self.params = params
-
-    def peek(self) -> str:
-        return self.items[self.at][1] if self.at < len(self.items) else ""
-
-    def take(self, expected: str = "") -> tuple[str, str]:
-        if self.at >= len(self.items):
-            raise ValueError(f"JQL script ends too early: {_HINT}")
-        item = self.items[self.at]
-        if expected and item[1] != expected:
-            raise ValueError(f"JQL not emulated: expected {expected!r}, got {item[1]!r}: {_HINT}")
-        self.at += 1
-        return item
 
     def value(self, depth: int = 0) -> Any:
         if depth > 32:

@@ -18,6 +18,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Callable
 
+from .tokens import Tokens
+
 __all__ = ["Predicate", "parse_where"]
 
 Predicate = Callable[[Mapping[str, Any]], bool]
@@ -53,39 +55,10 @@ _HINT = (
 )
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    position = 0
-    text = text.rstrip()
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None or match.end() == position:
-            raise ValueError(
-                f"'where' is not emulated at {text[position : position + 20]!r}: {_HINT}"
-            )
-        kind = match.lastgroup or ""
-        found.append((kind, match.group(kind)))
-        position = match.end()
-    return found
-
-
-class _Parser:
+class _Parser(Tokens):
     def __init__(self, text: str) -> None:
-        self.items = _tokens(text)
-        self.at = 0
+        super().__init__(_TOKEN, text, language="'where'", hint=_HINT)
         self.depth = 0
-
-    def peek(self) -> str:
-        return self.items[self.at][1] if self.at < len(self.items) else ""
-
-    def take(self, expected: str = "") -> tuple[str, str]:
-        if self.at >= len(self.items):
-            raise ValueError(f"'where' ends too early: {_HINT}")
-        item = self.items[self.at]
-        if expected and item[1] != expected:
-            raise ValueError(f"'where' is not emulated: expected {expected!r}, got {item[1]!r}")
-        self.at += 1
-        return item
 
     def expression(self) -> Predicate:
         left = self.conjunction()
