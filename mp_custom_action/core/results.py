@@ -320,9 +320,10 @@ def check_output_path(output: PathLike) -> None:
         raise InputError(f"directory {directory!r} does not exist", field="output")
     if not os.access(directory, os.W_OK | os.X_OK):
         raise InputError(f"directory {directory!r} is not writable", field="output")
-    # The temporary file, and the name itself when no file holds it yet (an existing file is
-    # never touched: O_EXCL).
-    probes = [_part_name(path)] + ([] if os.path.lexists(path) else [path])
+    # A name as long as the temporary file's, and the name itself when no file holds it yet (an
+    # existing file is never touched: O_EXCL). Not a ``.part`` name: while a run is still being
+    # checked, nothing should look like a download in progress to a tool watching the folder.
+    probes = [_part_name(path, ".prob")] + ([] if os.path.lexists(path) else [path])
     try:
         for probe in probes:
             os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
@@ -332,12 +333,13 @@ def check_output_path(output: PathLike) -> None:
         raise InputError(f"cannot create a file named {text!r}: {reason}", field="output") from None
 
 
-def _part_name(path: str) -> str:
-    """A fresh temporary name beside ``path`` for a download (cut short if ``path``'s is long)."""
+def _part_name(path: str, suffix: str = ".part") -> str:
+    """A fresh temporary name beside ``path`` for a download (cut short if ``path``'s is long);
+    ``suffix`` of another five characters names a probe of the same length."""
     directory, name = os.path.split(path)
     # At most 100 characters of the target's name, so that a name the file system can hold
     # always has a temporary name it can hold too.
-    return os.path.join(directory, f".{name[:100]}.{secrets.token_hex(6)}.part")
+    return os.path.join(directory, f".{name[:100]}.{secrets.token_hex(6)}{suffix}")
 
 
 def write_stream(chunks: Iterator[bytes], path: str) -> int:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from ..core.limits import at_once_for, per_second_for
 from ..errors import MpError
 from ..settings import MAX_PARALLEL
+from .interrupts import POLL, DeferredSignals
 from .load import Manifest, ManifestRun, Step
 from .progress import Progress
 from .steps import answered_entry, failed_entry, step_request
@@ -109,28 +110,35 @@ def run_parallel(
             running[future] = (step, request.api.name)
 
         try:
-            while True:
-                retry_in = plan.start(at_once - len(running), build, submit)
-                if not running:
-                    if plan.failures or not plan.startable:
-                        break
-                    # Only a rate of starts can hold back a step with nothing in flight (its
-                    # dependencies are all earlier, hence finished).
-                    time.sleep(retry_in if math.isfinite(retry_in) else 0.001)
-                    continue
-                timeout = retry_in if math.isfinite(retry_in) else None
-                done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=lambda f: running[f][0].index):
-                    step, api = running.pop(future)
-                    plan.released(api)
-                    try:
-                        result = future.result()
-                    except MpError as exc:
-                        plan.results[step.name] = None
-                        plan.finish(step, *failed_entry(step, exc))
-                    else:
-                        entry, plan.results[step.name], status = answered_entry(step, result)
-                        plan.finish(step, entry, status)
+            with DeferredSignals() as signals:
+                poll = POLL if signals.active else math.inf
+                while True:
+                    signals.check()  # Ctrl-C or SIGTERM acts here, where no lock is held
+                    retry_in = plan.start(at_once - len(running), build, submit)
+                    if not running:
+                        if plan.failures or not plan.startable:
+                            break
+                        # Only a rate of starts can hold back a step with nothing in flight
+                        # (its dependencies are all earlier, hence finished).
+                        time.sleep(min(retry_in if math.isfinite(retry_in) else 0.001, poll))
+                        continue
+                    timeout = min(retry_in, poll)
+                    done, _ = wait(
+                        running,
+                        timeout=timeout if math.isfinite(timeout) else None,
+                        return_when=FIRST_COMPLETED,
+                    )
+                    for future in sorted(done, key=lambda f: running[f][0].index):
+                        step, api = running.pop(future)
+                        plan.released(api)
+                        try:
+                            result = future.result()
+                        except MpError as exc:
+                            plan.results[step.name] = None
+                            plan.finish(step, *failed_entry(step, exc))
+                        else:
+                            entry, plan.results[step.name], status = answered_entry(step, result)
+                            plan.finish(step, entry, status)
         except BaseException:
             # Ctrl-C (or a bug) must not wait for every call in flight to reach its deadline:
             # cut them, so the pool's workers end at once and the interrupt goes through.

@@ -62,3 +62,22 @@ def test_a_name_the_file_system_cannot_hold_is_refused_before_sending(
 def test_a_nul_byte_in_the_name_is_an_input_error() -> None:
     with pytest.raises(InputError, match="output: must not contain a NUL character"):
         check_output_path("a\x00b")
+
+
+def test_the_output_check_creates_no_part_file_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A .part file means a download in progress (a watcher may act on it): the check before a
+    run probes with a name as long, but not that one."""
+    created: list[str] = []
+    real_open = os.open
+
+    def recording_open(path: str, flags: int, mode: int = 0o777) -> int:
+        created.append(os.path.basename(path))
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(os, "open", recording_open)
+    check_output_path(str(tmp_path / "events.jsonl"))
+    assert created and not any(name.endswith(".part") for name in created)
+    assert [len(name) for name in created if name != "events.jsonl"] == [len(".events.jsonl.") + 17]
+    assert list(tmp_path.iterdir()) == []
