@@ -19,7 +19,7 @@ from .context import Context, method_not_allowed
 from .messages import APP, Request, Response, error, json_response
 from .state import Data
 
-__all__ = ["handle_imports"]
+__all__ = ["TRIGGERS_PER_HOUR", "handle_imports", "spend_trigger"]
 
 TRIGGERS_PER_HOUR = 5
 SYNC_MODES = ("time_based", "mirror_mode", "full_sync", "one_time")
@@ -245,25 +245,36 @@ def _patch_problem(body: dict[str, Any]) -> Optional[str]:
     return _schedule_problem(body)
 
 
+def spend_trigger(data: Data, now: float) -> Optional[Response]:
+    """Count one API-triggered run against the project's hourly limit, or the 429 if it is spent.
+
+    One limit per project, over the last hour, shared by the seed model's runs
+    (warehouse_sources.py) and the published imports' manual syncs; only runs that start count.
+    """
+    data.triggers = [t for t in data.triggers if now - t < 3600]
+    if len(data.triggers) >= TRIGGERS_PER_HOUR:
+        answer = error(
+            429,
+            f"Rate limit exceeded: at most {TRIGGERS_PER_HOUR} API-triggered runs an hour "
+            "per project",
+            APP,
+        )
+        wait = max(1, math.ceil(data.triggers[0] + 3600 - now))
+        answer.headers.append(("Retry-After", str(wait)))
+        return answer
+    data.triggers.append(now)
+    return None
+
+
 def _manual_sync(ctx: Context, import_id: str) -> Response:
     now = ctx.clock()
     with ctx.state.write() as data:
         item = data.imports.get(import_id)
         if item is None:
             return _not_found(import_id)
-        # One limit per project, shared with the sources' runs (warehouse_sources.py).
-        data.triggers = [t for t in data.triggers if now - t < 3600]
-        if len(data.triggers) >= TRIGGERS_PER_HOUR:
-            answer = error(
-                429,
-                f"Rate limit exceeded: at most {TRIGGERS_PER_HOUR} API-triggered runs an hour "
-                "per project",
-                APP,
-            )
-            wait = max(1, math.ceil(data.triggers[0] + 3600 - now))
-            answer.headers.append(("Retry-After", str(wait)))
-            return answer
-        data.triggers.append(now)
+        refused = spend_trigger(data, now)
+        if refused is not None:
+            return refused
         run_id = f"sandbox-run-{data.next_number('import-run')}"
         item["runs"].append(
             {

@@ -12,7 +12,6 @@ password a user rehearses with ever reaches the state file or an answer.
 from __future__ import annotations
 
 import json
-import math
 import uuid
 import zlib
 from typing import Any, Optional
@@ -21,9 +20,9 @@ from urllib.parse import unquote
 from .context import Context, iso, method_not_allowed
 from .messages import APP, Request, Response, error, json_response
 from .state import Data
-from .warehouse_imports import TRIGGERS_PER_HOUR, handle_imports
+from .warehouse_imports import handle_imports, spend_trigger
 
-__all__ = ["TRIGGERS_PER_HOUR", "handle_sources"]
+__all__ = ["handle_sources"]
 WAREHOUSE_TYPES = ("bigquery", "snowflake", "redshift", "databricks", "postgresql")
 SCHEDULES = ("hourly", "daily", "weekly")
 IMPORT_TYPES = ("event", "user", "group", "lookup_table")
@@ -161,19 +160,9 @@ def _trigger(ctx: Context, source_id: str) -> Response:
         source = data.sources.get(source_id)
         if source is None:
             return _not_found(source_id)
-        # The limit is per project, over the last hour, and counts only runs that started.
-        data.triggers = [t for t in data.triggers if now - t < 3600]
-        if len(data.triggers) >= TRIGGERS_PER_HOUR:
-            wait = max(1, math.ceil(data.triggers[0] + 3600 - now))
-            answer = error(
-                429,
-                f"Rate limit exceeded: at most {TRIGGERS_PER_HOUR} API-triggered runs an hour "
-                "per project",
-                APP,
-            )
-            answer.headers.append(("Retry-After", str(wait)))
-            return answer
-        data.triggers.append(now)
+        refused = spend_trigger(data, now)
+        if refused is not None:
+            return refused
         run: dict[str, Any] = {
             "id": str(uuid.uuid5(_IDS, f"run-{data.next_number('run')}")),
             "status": "running",
