@@ -4,7 +4,7 @@ A batch holds at most 2,000 records and 10 MB of uncompressed body (MIXPANEL-FAC
 /engage and /groups take the same 2,000). Batching is deterministic: the same file, read again,
 is cut at the same places, which is what lets a checkpoint name batches by number.
 
-Events go out as NDJSON, gzip-compressed: a record that already carries a valid ``$insert_id``
+Events go out as NDJSON, gzip-compressed (:mod:`deflate`): a record that already carries a valid ``$insert_id``
 and sits on one line is sent as the bytes it was read as (no re-serialising); one without gets a
 deterministic ``$insert_id`` from its content, so a resend is de-duplicated by Mixpanel.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zlib
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -24,15 +23,12 @@ __all__ = [
     "Batcher",
     "content_insert_id",
     "event_line",
-    "gzip_ndjson",
 ]
 
 BATCH_MAX_RECORDS = 2000
 BATCH_MAX_BYTES = 10 * 1024 * 1024
 #: Room left in a profile or group batch for the ``$token`` the runner writes into each update.
 _TOKEN_ROOM = 64
-#: zlib level 1: about 3x faster than the default 6 for a few points of ratio (docs/performance.md).
-GZIP_LEVEL = 1
 
 
 @dataclass
@@ -106,10 +102,3 @@ def event_line(value: dict[str, Any], raw: bytes) -> bytes:
     else:
         props["$insert_id"] = content_insert_id(raw)
     return json.dumps(value, separators=(",", ":")).encode("ascii")
-
-
-def gzip_ndjson(lines: list[bytes]) -> bytes:
-    """The gzip-compressed NDJSON body of ``lines`` (zlib works without holding the GIL)."""
-    packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    body = packer.compress(b"\n".join(lines))
-    return body + packer.compress(b"\n") + packer.flush()

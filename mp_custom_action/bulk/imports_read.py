@@ -13,8 +13,16 @@ import zlib
 from typing import Any, Callable
 
 from .batches import BATCH_MAX_RECORDS, Batch, Batcher, event_line
-from .imports_checks import EVENT_MAX_BYTES, check_event, check_record
-from .records import UNPARSED, InputFile, default_loads, not_json, read_records, stopped_reading
+from .imports_checks import EVENT_MAX_BYTES, all_sendable_as_read, check_event, check_record
+from .records import (
+    UNPARSED,
+    InputFile,
+    Loads,
+    default_loads,
+    not_json,
+    read_records,
+    stopped_reading,
+)
 
 __all__ = ["Hooks", "read_generic", "read_ndjson_events"]
 
@@ -85,56 +93,144 @@ def read_generic(
 def read_ndjson_events(
     index: int, source: InputFile, stream: Any, batcher: Batcher, hooks: Hooks
 ) -> None:
-    """:func:`read_generic` for NDJSON events, as one loop (the same outcome, record for record)."""
+    """:func:`read_generic` for NDJSON events, a chunk of lines at a time (the same outcome,
+    record for record).
+
+    A chunk whose every line is a good event with its own ``$insert_id`` (the common case) is
+    parsed, checked and added to batches by calls that each loop in C over the whole chunk; any
+    other chunk (a blank or bad line, an event without an id, a batch's byte limit reached
+    inside it) goes through :meth:`_Reading.each`, record by record.
+    """
+    reading = _Reading(index, source, stream, batcher, hooks)
+    readlines = stream.readlines
     loads = default_loads()
-    position = position_of(source, stream)
-    limit = batcher.limit
-    number = source.skipped_lines
-    read = 0
-    batch = batcher.current
-    if batch is None or batch.source != index:
-        batch = _fresh(batcher, index, hooks, position)
-    lines, numbers = batch.lines, batch.numbers
     try:
-        for line in stream:
-            number += 1
-            raw = line.strip()
-            if not raw:
-                continue
-            read += 1
-            try:
-                value = loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
-                hooks.reject(index, number, not_json(exc), UNPARSED, raw)
-                if hooks.stopped():
-                    return
-                continue
-            if type(value) is dict and len(raw) < EVENT_MAX_BYTES:
-                problem = check_event(value)
-            else:
-                problem = check_record("events", value, raw)
-            if problem is not None:
-                hooks.reject(index, number, problem, value, raw)
-                if hooks.stopped():
-                    return
-                continue
-            if "$insert_id" not in value["properties"]:
-                raw = event_line(value, raw)
-            cost = len(raw) + 1
-            if len(lines) >= BATCH_MAX_RECORDS or batch.nbytes + cost > limit:
-                hooks.read_up_to(index, number - 1)
-                batch = _fresh(batcher, index, hooks, position)
-                lines, numbers = batch.lines, batch.numbers
-                if hooks.stopped():
-                    return
-            lines.append(raw)
-            numbers.append(number)
-            batch.nbytes += cost
+        while not reading.stopped:
+            chunk = readlines(_CHUNK_HINT)
+            if not chunk:
+                return
+            raws = list(map(bytes.strip, chunk))
+            taken = reading.whole(raws, loads)
+            if taken < len(raws) and not reading.stopped:
+                reading.each(raws[taken:] if taken else raws, loads)
     except (EOFError, OSError, zlib.error) as exc:
-        raise stopped_reading(source, number, exc) from None
+        raise stopped_reading(source, reading.number, exc) from None
     finally:
-        hooks.read += read
-        batch.span = position()
+        hooks.read += reading.read
+        reading.batch.span = reading.position()
+
+
+#: How many bytes of lines ``readlines`` brings at a time: a few hundred events.
+_CHUNK_HINT = 1 << 16
+
+
+class _Reading:
+    """One NDJSON events input being read: the last line consumed and the batch being filled."""
+
+    def __init__(
+        self, index: int, source: InputFile, stream: Any, batcher: Batcher, hooks: Hooks
+    ) -> None:
+        self.index = index
+        self.batcher = batcher
+        self.hooks = hooks
+        self.position = position_of(source, stream)
+        self.number = source.skipped_lines  # the line last consumed
+        self.read = 0
+        self.stopped = False
+        batch = batcher.current
+        if batch is None or batch.source != index:
+            batch = _fresh(batcher, index, hooks, self.position)
+        self.batch = batch
+
+    def cut(self) -> None:
+        """Close the full batch and open the next (``number`` is the line before the record
+        that did not fit); ``stopped`` says whether the run has been told to stop."""
+        self.hooks.read_up_to(self.index, self.number)
+        self.batch = _fresh(self.batcher, self.index, self.hooks, self.position)
+        self.stopped = self.hooks.stopped()
+
+    def whole(self, raws: list[bytes], loads: Loads) -> int:
+        """Take ``raws`` if every one is a good event with its own ``$insert_id``, whole batches
+        at a time; returns how many were taken (0 if any is not, fewer if a batch's byte limit
+        falls among them or the run stops)."""
+        blob = b"\n".join(raws)
+        if b"\r" in blob or max(map(len, raws)) >= EVENT_MAX_BYTES:
+            return 0  # a CR inside a line, or a record too big: each on its own
+        try:
+            values = list(map(loads, raws))  # a blank line fails here too
+        except (ValueError, UnicodeDecodeError):
+            return 0
+        if not all_sendable_as_read(values):
+            return 0
+        taken = 0
+        while taken < len(raws):
+            batch = self.batch
+            room = BATCH_MAX_RECORDS - len(batch.lines)
+            if room <= 0:
+                self.cut()
+                if self.stopped:
+                    self.read += 1  # the record that found the batch full was read, as below
+                    return taken
+                continue
+            part = raws[taken : taken + room] if taken or room < len(raws) else raws
+            size = sum(map(len, part)) + len(part)
+            if batch.nbytes + size > self.batcher.limit:
+                return taken
+            first = self.number + 1
+            batch.lines.extend(part)
+            batch.numbers.extend(range(first, first + len(part)))
+            batch.nbytes += size
+            self.number += len(part)
+            self.read += len(part)
+            taken += len(part)
+        return taken
+
+    def each(self, raws: list[bytes], loads: Loads) -> None:
+        """Take ``raws`` one record at a time: parse, check, reject or batch each."""
+        hooks, index = self.hooks, self.index
+        limit = self.batcher.limit
+        batch = self.batch
+        lines, numbers = batch.lines, batch.numbers
+        number = self.number
+        try:
+            for raw in raws:
+                number += 1
+                if not raw:
+                    continue
+                self.read += 1
+                try:
+                    value = loads(raw)
+                except (ValueError, UnicodeDecodeError) as exc:
+                    hooks.reject(index, number, not_json(exc), UNPARSED, raw)
+                    if hooks.stopped():
+                        self.stopped = True
+                        return
+                    continue
+                if type(value) is dict and len(raw) < EVENT_MAX_BYTES:
+                    problem = check_event(value)
+                else:
+                    problem = check_record("events", value, raw)
+                if problem is not None:
+                    hooks.reject(index, number, problem, value, raw)
+                    if hooks.stopped():
+                        self.stopped = True
+                        return
+                    continue
+                if "$insert_id" not in value["properties"] or b"\r" in raw:
+                    raw = event_line(value, raw)
+                cost = len(raw) + 1
+                if len(lines) >= BATCH_MAX_RECORDS or batch.nbytes + cost > limit:
+                    self.number = number - 1
+                    self.cut()
+                    batch = self.batch
+                    lines, numbers = batch.lines, batch.numbers
+                    if self.stopped:
+                        return
+                lines.append(raw)
+                numbers.append(number)
+                batch.nbytes += cost
+        finally:
+            self.number = number
 
 
 def _fresh(batcher: Batcher, index: int, hooks: Hooks, position: Callable[[], int]) -> Batch:

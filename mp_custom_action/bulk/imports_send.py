@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import http_exit_status
-from .batches import Batch, gzip_ndjson
+from .batches import Batch
+from .deflate import gzip_ndjson
 from .imports_checks import shown_record
 from .records import UNPARSED
 

@@ -1,0 +1,153 @@
+"""bulk.imports_read: the NDJSON events loop (whole chunks at a time, else record by record) cuts
+and rejects exactly as the generic reader does, wherever the chunks fall."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mp_custom_action.bulk import imports_read
+from mp_custom_action.bulk.batches import BATCH_MAX_BYTES, Batcher
+from mp_custom_action.bulk.imports_checks import check_event, sendable_as_read
+from mp_custom_action.bulk.imports_read import Hooks, read_generic, read_ndjson_events
+from mp_custom_action.bulk.records import probe
+
+Outcome = tuple[list[tuple[int, list[int], list[bytes]]], list[tuple[int, str]], int]
+
+
+def ev(i: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "event": "Viewed",
+        "properties": {"time": 1_700_000_000 + i, "distinct_id": f"u{i}", **extra},
+    }
+
+
+def run(path: Path, reader: Any, *, stop_after: int = 0) -> Outcome:
+    """Batches (seq, line numbers, bytes), rejects (line, reason) and the count read; with
+    ``stop_after``, the run is told to stop once that many batches are out."""
+    batches: list[Any] = []
+    rejects: list[tuple[int, str]] = []
+    hooks = Hooks(
+        batches.append,
+        lambda i, n, why, v, raw: rejects.append((n, why)),
+        lambda i, n: None,
+        lambda: bool(stop_after) and len(batches) >= stop_after,
+    )
+    batcher = Batcher("events")
+    source, stream = probe(str(path))
+    with stream:
+        reader(0, source, stream, batcher, hooks)
+    last = batcher.flush()
+    if last is not None and not (stop_after and len(batches) >= stop_after):
+        batches.append(last)
+    return [(b.seq, b.numbers, b.lines) for b in batches], rejects, hooks.read
+
+
+def both(path: Path, **kwargs: Any) -> Outcome:
+    fast = run(path, read_ndjson_events, **kwargs)
+    assert fast == run(path, lambda *a: read_generic("events", *a), **kwargs)
+    return fast
+
+
+@pytest.mark.parametrize("hint", [1, 700, 1 << 16])
+def test_the_ndjson_event_loop_cuts_and_rejects_exactly_as_the_generic_reader(
+    tmp_path: Path, hint: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports_read, "_CHUNK_HINT", hint)
+    items: list[Any] = [ev(i, **({"$insert_id": f"i{i}"} if i % 2 else {})) for i in range(4500)]
+    items[10] = {"event": "x"}
+    items[2000] = [1, 2]
+    lines = [json.dumps(x) for x in items]
+    lines[3000] = "{broken"
+    lines.insert(4000, "")
+    path = tmp_path / "e.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    batches, rejects, read = both(path)
+    assert [len(numbers) for _, numbers, _ in batches] == [2000, 2000, 497]
+    assert [n for n, _ in rejects] == [11, 2001, 3001]
+    assert read == 4500
+
+
+@pytest.mark.parametrize("hint", [1, 5000, 1 << 16])
+def test_whole_chunks_of_good_events_are_sent_as_read_and_cut_at_2000(
+    tmp_path: Path, hint: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports_read, "_CHUNK_HINT", hint)
+    raw = [
+        json.dumps(ev(i, **{"$insert_id": f"{i:032x}" if i % 3 else f"a-{i}"}), indent=None)
+        for i in range(5003)
+    ]
+    path = tmp_path / "e.ndjson"
+    path.write_text("\n".join(raw))  # no newline after the last line
+    batches, rejects, read = both(path)
+    assert [len(numbers) for _, numbers, _ in batches] == [2000, 2000, 1003]
+    assert [line for _, _, lines in batches for line in lines] == [r.encode() for r in raw]
+    assert batches[1][1][0] == 2001 and batches[2][1][-1] == 5003
+    assert rejects == [] and read == 5003
+
+
+def test_the_byte_limit_cuts_inside_a_chunk_as_it_does_record_by_record(tmp_path: Path) -> None:
+    pad = "p" * (BATCH_MAX_BYTES // 900)  # about 11.6 KB a record: 10 MB falls near 900 of them
+    lines = [json.dumps(ev(i, **{"$insert_id": f"i{i}", "pad": pad})) for i in range(2000)]
+    path = tmp_path / "e.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    batches, _, _ = both(path)
+    assert len(batches) == 3
+    assert all(sum(len(line) + 1 for line in lines) <= BATCH_MAX_BYTES for _, _, lines in batches)
+
+
+def test_a_stop_between_batches_ends_both_readers_at_the_same_record(tmp_path: Path) -> None:
+    lines = [json.dumps(ev(i, **{"$insert_id": f"i{i}"})) for i in range(7000)]
+    path = tmp_path / "e.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    batches, _, read = both(path, stop_after=2)
+    assert [len(numbers) for _, numbers, _ in batches] == [2000, 2000]
+    assert read <= 4001
+
+
+def test_crlf_lines_and_a_cr_inside_a_record(tmp_path: Path) -> None:
+    good = [json.dumps(ev(i, **{"$insert_id": f"i{i}"})) for i in range(5)]
+    inner = '{"event":"x",\r"properties":{"time":1,"distinct_id":"u","$insert_id":"cr"}}'
+    path = tmp_path / "e.ndjson"
+    path.write_bytes(("\r\n".join([*good, inner, *good]) + "\r\n").encode())
+    batches, rejects, read = both(path)
+    sent = batches[0][2]
+    assert sent[:5] == [g.encode() for g in good] and b"\r" not in sent[5]
+    assert json.loads(sent[5]) == json.loads(inner) and rejects == [] and read == 11
+
+
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=8,
+)
+_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "time": st.integers(-5, 5) | st.floats(allow_nan=False) | st.booleans() | st.text(),
+        "distinct_id": st.text(max_size=3) | st.integers() | st.booleans() | st.none(),
+        "$insert_id": st.text(alphabet=st.sampled_from("aZ09-_ é\n\u0661"), max_size=40)
+        | st.integers(),
+        "other": _values,
+    },
+)
+_events = (
+    st.fixed_dictionaries(
+        {},
+        optional={"event": st.text(max_size=3) | st.integers() | st.none(), "properties": _fields},
+    )
+    | _values
+)
+
+
+@settings(max_examples=300, derandomize=True)
+@given(_events)
+def test_sendable_as_read_never_lets_through_what_the_full_check_refuses(event: Any) -> None:
+    if sendable_as_read(event):
+        assert check_event(event) is None
+        assert "$insert_id" in event["properties"]
