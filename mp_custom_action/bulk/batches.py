@@ -12,9 +12,10 @@ deterministic ``$insert_id`` from its content, so a resend is de-duplicated by M
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
+
+from .parse import default_dumps
 
 __all__ = [
     "BATCH_MAX_BYTES",
@@ -93,6 +94,9 @@ def content_insert_id(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
+_dumps = default_dumps()
+
+
 def event_line(value: dict[str, Any], raw: bytes) -> bytes:
     """The NDJSON line to send for a checked event."""
     props = value["properties"]
@@ -101,4 +105,4 @@ def event_line(value: dict[str, Any], raw: bytes) -> bytes:
             return raw
     else:
         props["$insert_id"] = content_insert_id(raw)
-    return json.dumps(value, separators=(",", ":")).encode("ascii")
+    return _dumps(value)

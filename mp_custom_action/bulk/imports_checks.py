@@ -10,19 +10,17 @@ their id fields and at least one operation. Every reason names the field.
 from __future__ import annotations
 
 import re
-from operator import itemgetter
 from typing import Any, Optional
 
 from .records import UNPARSED
 
 __all__ = [
     "EVENT_MAX_BYTES",
+    "INSERT_ID_MATCH",
     "KINDS",
     "MAX_PROPERTIES",
-    "all_sendable_as_read",
     "check_event",
     "check_record",
-    "sendable_as_read",
     "shown_record",
 ]
 
@@ -31,9 +29,8 @@ KINDS = ("events", "profiles", "groups")
 EVENT_MAX_BYTES = 1024 * 1024
 MAX_PROPERTIES = 255
 _INSERT_ID = re.compile(r"[A-Za-z0-9-]{1,36}")
-_INSERT_ID_MATCH = _INSERT_ID.fullmatch
-_NUMBERS = (int, float)  # a type() test: bool is neither
-_IDS = (str, int)
+#: The whole rule for an ``$insert_id``; :mod:`chunk_checks` tries a faster test first.
+INSERT_ID_MATCH = _INSERT_ID.fullmatch
 _OPERATIONS = ("$set", "$set_once", "$add", "$append", "$union", "$remove", "$unset", "$delete")
 
 
@@ -68,77 +65,6 @@ def check_event(event: dict[str, Any]) -> Optional[str]:
     return _event_reason(event)
 
 
-def sendable_as_read(event: Any) -> bool:
-    """Whether a parsed record is a good event that carries a good ``$insert_id`` (so it can go
-    out as the bytes it was read as): :func:`check_event` passes it and it needs no id of ours.
-
-    The reading loop asks this of every record of a chunk at once, so it is the fewest steps that
-    decide it; ``False`` means "ask :func:`check_event`", which finds the reason.
-    """
-    try:
-        props = event["properties"]
-        name = event["event"]
-        time = props["time"]
-        insert_id = props["$insert_id"]
-        return (
-            type(name) is str
-            and name != ""
-            and type(props) is dict
-            and len(props) < MAX_PROPERTIES
-            and type(time) in _NUMBERS
-            and time >= 0
-            and type(props["distinct_id"]) in _IDS
-            and type(insert_id) is str
-            and (
-                (len(insert_id) <= 36 and insert_id.isascii() and insert_id.encode().isalnum())
-                or _INSERT_ID_MATCH(insert_id) is not None
-            )
-        )
-    except (KeyError, TypeError):  # not an object, or a field missing
-        return False
-
-
-_EVENT, _PROPERTIES = itemgetter("event"), itemgetter("properties")
-_TIME, _DISTINCT_ID, _INSERT_ID_OF = (
-    itemgetter("time"),
-    itemgetter("distinct_id"),
-    itemgetter("$insert_id"),
-)
-_DICT, _STR = {dict}, {str}
-_NUMBER_SET, _ID_SET = set(_NUMBERS), set(_IDS)
-
-
-def all_sendable_as_read(events: list[Any]) -> bool:
-    """``all(map(sendable_as_read, events))``, as a dozen passes that each loop in C over the
-    whole list rather than a Python call a record: the reading loop's check of a chunk.
-
-    (``time`` is never NaN here: neither parser makes one from JSON.)
-    """
-    if not events:
-        return True
-    try:
-        props = list(map(_PROPERTIES, events))
-        if set(map(type, props)) != _DICT or max(map(len, props)) >= MAX_PROPERTIES:
-            return False
-        names = list(map(_EVENT, events))
-        if set(map(type, names)) != _STR or min(map(len, names)) == 0:
-            return False
-        times = list(map(_TIME, props))
-        if not set(map(type, times)) <= _NUMBER_SET or min(times) < 0:
-            return False
-        if not set(map(type, map(_DISTINCT_ID, props))) <= _ID_SET:
-            return False
-        ids = list(map(_INSERT_ID_OF, props))
-    except (KeyError, TypeError):  # not an object, or a field missing
-        return False
-    if set(map(type, ids)) != _STR or min(map(len, ids)) == 0 or max(map(len, ids)) > 36:
-        return False
-    joined = "".join(ids)  # every id is letters, digits or '-' when all of them together are
-    return joined.isascii() and (
-        joined.encode().isalnum() or joined.replace("-", "").encode().isalnum()
-    )
-
-
 def _is_insert_id(value: Any) -> bool:
     """1-36 letters, digits or '-'. Letters and digits alone are checked on ASCII bytes first, a
     third of the regex's cost; an id with a '-' (a UUID) is left to the regex."""
@@ -146,7 +72,7 @@ def _is_insert_id(value: Any) -> bool:
         return False
     if len(value) <= 36 and value.isascii() and value.encode().isalnum():
         return True
-    return _INSERT_ID_MATCH(value) is not None
+    return INSERT_ID_MATCH(value) is not None
 
 
 def _event_reason(event: dict[str, Any]) -> Optional[str]:

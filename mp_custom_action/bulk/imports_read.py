@@ -10,19 +10,13 @@ through :func:`read_generic`, built from :func:`records.read_records` and
 from __future__ import annotations
 
 import zlib
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from .batches import BATCH_MAX_RECORDS, Batch, Batcher, event_line
-from .imports_checks import EVENT_MAX_BYTES, all_sendable_as_read, check_event, check_record
-from .records import (
-    UNPARSED,
-    InputFile,
-    Loads,
-    default_loads,
-    not_json,
-    read_records,
-    stopped_reading,
-)
+from .chunk_checks import EACH, NEEDS_IDS, chunk_verdict
+from .imports_checks import EVENT_MAX_BYTES, check_event, check_record
+from .parse import Loads, LoadsAll, default_loaders
+from .records import UNPARSED, InputFile, not_json, read_records, stopped_reading
 
 __all__ = ["Hooks", "read_generic", "read_ndjson_events"]
 
@@ -103,16 +97,18 @@ def read_ndjson_events(
     """
     reading = _Reading(index, source, stream, batcher, hooks)
     readlines = stream.readlines
-    loads = default_loads()
+    loads, loads_all = default_loaders()
     try:
         while not reading.stopped:
             chunk = readlines(_CHUNK_HINT)
             if not chunk:
                 return
             raws = list(map(bytes.strip, chunk))
-            taken = reading.whole(raws, loads)
+            taken = reading.whole(raws, loads_all)
             if taken < len(raws) and not reading.stopped:
-                reading.each(raws[taken:] if taken else raws, loads)
+                parsed = reading.parsed
+                rest = parsed[taken:] if taken and parsed is not None else parsed
+                reading.each(raws[taken:] if taken else raws, loads, rest)
     except (EOFError, OSError, zlib.error) as exc:
         raise stopped_reading(source, reading.number, exc) from None
     finally:
@@ -137,6 +133,7 @@ class _Reading:
         self.number = source.skipped_lines  # the line last consumed
         self.read = 0
         self.stopped = False
+        self.parsed: Optional[list[Any]] = None  # the last chunk's values, when it all parsed
         batch = batcher.current
         if batch is None or batch.source != index:
             batch = _fresh(batcher, index, hooks, self.position)
@@ -149,21 +146,16 @@ class _Reading:
         self.batch = _fresh(self.batcher, self.index, self.hooks, self.position)
         self.stopped = self.hooks.stopped()
 
-    def whole(self, raws: list[bytes], loads: Loads) -> int:
-        """Take ``raws`` if every one is a good event with its own ``$insert_id``, whole batches
-        at a time; returns how many were taken (0 if any is not, fewer if a batch's byte limit
-        falls among them or the run stops)."""
-        blob = b"\n".join(raws)
-        if b"\r" in blob or max(map(len, raws)) >= EVENT_MAX_BYTES:
-            return 0  # a CR inside a line, or a record too big: each on its own
-        try:
-            values = list(map(loads, raws))  # a blank line fails here too
-        except (ValueError, UnicodeDecodeError):
-            return 0
-        if not all_sendable_as_read(values):
+    def whole(self, raws: list[bytes], loads_all: LoadsAll) -> int:
+        """Take ``raws`` if every one is a good event, whole batches at a time; returns how
+        many were taken (0 if any may not be, fewer if a batch's byte limit falls among them or
+        the run stops). ``parsed`` keeps the chunk's values for the rest, when they still hold
+        what was read."""
+        lines = self._lines_to_send(raws, loads_all)
+        if lines is None:
             return 0
         taken = 0
-        while taken < len(raws):
+        while taken < len(lines):
             batch = self.batch
             room = BATCH_MAX_RECORDS - len(batch.lines)
             if room <= 0:
@@ -172,7 +164,7 @@ class _Reading:
                     self.read += 1  # the record that found the batch full was read, as below
                     return taken
                 continue
-            part = raws[taken : taken + room] if taken or room < len(raws) else raws
+            part = lines[taken : taken + room] if taken or room < len(lines) else lines
             size = sum(map(len, part)) + len(part)
             if batch.nbytes + size > self.batcher.limit:
                 return taken
@@ -185,13 +177,29 @@ class _Reading:
             taken += len(part)
         return taken
 
-    def each(self, raws: list[bytes], loads: Loads) -> None:
-        """Take ``raws`` one record at a time: parse, check, reject or batch each."""
+    def _lines_to_send(self, raws: list[bytes], loads_all: LoadsAll) -> Optional[list[bytes]]:
+        """The chunk's records as they go out, or ``None`` unless every one is a good event."""
+        self.parsed = None
+        if b"\r" in b"\n".join(raws) or max(map(len, raws)) >= EVENT_MAX_BYTES:
+            return None  # a CR inside a line, or a record too big: each on its own
+        values = self.parsed = loads_all(raws)  # None for a blank line too
+        verdict = EACH if values is None else chunk_verdict(values)
+        if values is None or verdict is EACH:
+            return None
+        if verdict is NEEDS_IDS:
+            self.parsed = None  # they are about to get our ids: a rest goes back to its bytes
+            return list(map(event_line, values, raws))
+        return raws
+
+    def each(self, raws: list[bytes], loads: Loads, values: Optional[list[Any]] = None) -> None:
+        """Take ``raws`` one record at a time: parse (unless ``values`` has them: then none is
+        blank), check, reject or batch each."""
         hooks, index = self.hooks, self.index
         limit = self.batcher.limit
         batch = self.batch
         lines, numbers = batch.lines, batch.numbers
         number = self.number
+        parsed = iter(values) if values is not None else None
         try:
             for raw in raws:
                 number += 1
@@ -199,7 +207,7 @@ class _Reading:
                     continue
                 self.read += 1
                 try:
-                    value = loads(raw)
+                    value = loads(raw) if parsed is None else next(parsed)
                 except (ValueError, UnicodeDecodeError) as exc:
                     hooks.reject(index, number, not_json(exc), UNPARSED, raw)
                     if hooks.stopped():

@@ -18,26 +18,24 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
-import json
 import os
 import re
 import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any, Callable, Optional
+from typing import IO, Any, Optional
 
 from ..errors import InputError
+from .parse import DECODER, Loads, default_loaders
 
 __all__ = [
     "UNPARSED",
     "ImportFileError",
     "InputFile",
-    "default_loads",
     "not_json",
     "probe",
     "read_records",
-    "std_loads",
     "stopped_reading",
 ]
 
@@ -195,40 +193,6 @@ def _why(exc: BaseException) -> str:
 
 # -- reading ---------------------------------------------------------------------------------------
 
-Loads = Callable[[bytes], Any]
-
-
-def default_loads() -> Loads:
-    """orjson's ``loads`` when the ``fast`` extra is installed, else the standard library's."""
-    try:
-        import orjson
-    except ImportError:
-        return std_loads
-    loads: Loads = orjson.loads  # typed the same with or without orjson installed where mypy runs
-    return loads
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-_DECODER = json.JSONDecoder(parse_constant=_no_constant)
-_SCAN = _DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner where there is one: no whitespace pass, no wrapper
-
-
-def std_loads(data: bytes) -> Any:
-    """One JSON value that fills ``data`` (already stripped), as ``json.loads`` would read it."""
-    text = data.decode("utf-8")
-    try:
-        value, end = _SCAN(text, 0)
-    except StopIteration:
-        raise ValueError("Expecting value at the start") from None
-    except RecursionError:  # nested past the interpreter's limit: a bad record, as with orjson
-        raise ValueError("nested too deeply") from None
-    if end != len(text):
-        raise ValueError(f"Extra data after column {end}")
-    return value
-
 
 def read_records(
     source: InputFile, stream: Any, *, loads: Optional[Loads] = None
@@ -237,7 +201,7 @@ def read_records(
     :data:`UNPARSED`. Raises :class:`ImportFileError` where the file stops being readable."""
     if source.format == "array":
         return _array_records(source, stream)
-    return _ndjson_records(source, stream, loads or default_loads())
+    return _ndjson_records(source, stream, loads or default_loaders()[0])
 
 
 def _ndjson_records(
@@ -269,7 +233,7 @@ def stopped_reading(source: InputFile, number: int, exc: BaseException) -> Impor
 
 def _array_records(source: InputFile, stream: Any) -> Iterator[tuple[int, bytes, Any, str]]:
     """The elements of one top-level JSON array, each with the line it starts on."""
-    decode = _DECODER.raw_decode
+    decode = DECODER.raw_decode
     text_of = codecs.getincrementaldecoder("utf-8")()
     buf = ""
     pos = 0

@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from mp_custom_action.bulk import imports_read
 from mp_custom_action.bulk.batches import BATCH_MAX_BYTES, Batcher
-from mp_custom_action.bulk.imports_checks import check_event, sendable_as_read
+from mp_custom_action.bulk.chunk_checks import (
+    AS_READ,
+    EACH,
+    NEEDS_IDS,
+    chunk_verdict,
+    sendable_as_read,
+)
+from mp_custom_action.bulk.imports_checks import check_event
 from mp_custom_action.bulk.imports_read import Hooks, read_generic, read_ndjson_events
 from mp_custom_action.bulk.records import probe
 
@@ -151,3 +158,58 @@ def test_sendable_as_read_never_lets_through_what_the_full_check_refuses(event: 
     if sendable_as_read(event):
         assert check_event(event) is None
         assert "$insert_id" in event["properties"]
+
+
+@settings(max_examples=500, derandomize=True)
+@given(
+    st.lists(
+        _events
+        | st.sampled_from(
+            [
+                ev(1),
+                ev(2, **{"$insert_id": "a-1"}),
+                ev(3, **{"$insert_id": "-"}),
+                ev(4, **{"$insert_id": "--"}),
+            ]
+        ),
+        max_size=6,
+    )
+)
+def test_a_chunk_verdict_is_what_each_record_would_get(events: list[Any]) -> None:
+    verdict = chunk_verdict(events)
+    good = all(type(e) is dict and check_event(e) is None for e in events)
+    as_read = all(sendable_as_read(e) for e in events)
+    # EACH is always allowed (it only costs time); the other two must be exactly right.
+    assert verdict in (AS_READ, NEEDS_IDS, EACH)
+    if verdict == AS_READ:
+        assert as_read
+    if verdict == NEEDS_IDS:
+        assert good and not as_read
+    if as_read:
+        assert verdict == AS_READ
+
+
+@pytest.mark.parametrize(
+    "ids", [["-"], ["-", "--"], ["a-b", "0"], ["é"], ["a_b"], ["x" * 37], [""]]
+)
+def test_a_chunk_of_ids_is_judged_as_each_id_would_be(ids: list[str]) -> None:
+    events = [ev(i, **{"$insert_id": insert_id}) for i, insert_id in enumerate(ids)]
+    expected = AS_READ if all(sendable_as_read(e) for e in events) else EACH
+    assert chunk_verdict(events) == expected
+
+
+def test_chunks_of_good_events_without_ids_get_the_same_ids_as_record_by_record(
+    tmp_path: Path,
+) -> None:
+    lines = [
+        json.dumps(ev(i, **({"$insert_id": f"i{i}"} if i % 5 == 0 else {}))) for i in range(3000)
+    ]
+    lines[7] = json.dumps(
+        {"event": "x", "properties": {"time": 1, "distinct_id": "u", "$insert_id": None}}
+    )
+    path = tmp_path / "e.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    batches, rejects, read = both(path)
+    sent = [json.loads(line) for _, _, lines in batches for line in lines]
+    assert rejects == [] and read == 3000 and len(sent) == 3000
+    assert all(e["properties"].get("$insert_id") for i, e in enumerate(sent) if i != 7)

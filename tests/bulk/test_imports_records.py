@@ -20,12 +20,12 @@ from mp_custom_action.bulk.batches import (
 )
 from mp_custom_action.bulk.deflate import BACKENDS, DEFAULT_BACKEND, gzip_ndjson
 from mp_custom_action.bulk.imports_checks import check_record, shown_record
+from mp_custom_action.bulk.parse import std_loads
 from mp_custom_action.bulk.records import (
     UNPARSED,
     ImportFileError,
     probe,
     read_records,
-    std_loads,
 )
 from mp_custom_action.errors import InputError
 
