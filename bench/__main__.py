@@ -469,12 +469,22 @@ def _machine(plan: Plan) -> str:
                     break
     except OSError:
         pass
-    orjson = "orjson " + _orjson_version() if _has_orjson() else "no orjson"
     return (
         f"mp-custom-action benchmark ({plan.name}): {platform.system()} {platform.machine()}, "
         f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
-        f"requests {requests.__version__}, urllib3 {urllib3.__version__}, {orjson}"
+        f"requests {requests.__version__}, urllib3 {urllib3.__version__}, "
+        f"{_optional('orjson')}, {_optional('isal')} (the fast extra)"
     )
+
+
+def _optional(name: str) -> str:
+    """``name VERSION`` if that optional package is installed here, else ``no name``."""
+    from importlib import metadata
+
+    try:
+        return f"{name} {metadata.version(name)}"
+    except metadata.PackageNotFoundError:
+        return f"no {name}"
 
 
 def _has_orjson() -> bool:
@@ -483,12 +493,6 @@ def _has_orjson() -> bool:
     except ImportError:
         return False
     return True
-
-
-def _orjson_version() -> str:
-    import orjson
-
-    return str(getattr(orjson, "__version__", "?"))
 
 
 def _size(n: int) -> str:

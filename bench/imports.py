@@ -334,6 +334,18 @@ def _mpu_figure(events: int, runs: dict[str, list[dict[str, Any]]]) -> Any:
     )
 
 
+def _parser() -> str:
+    from mp_custom_action.bulk.parse import default_loaders, std_loads
+
+    return "json" if default_loaders()[0] is std_loads else "orjson"
+
+
+def _compressor() -> str:
+    from mp_custom_action.bulk.deflate import DEFAULT_BACKEND
+
+    return "ISA-L" if DEFAULT_BACKEND == "isal" else "zlib"
+
+
 def _figures(events: int, json_size: int, runs: dict[str, list[dict[str, Any]]]) -> list[Any]:
     from .common import Figure, median_of
 
@@ -350,7 +362,8 @@ def _figures(events: int, json_size: int, runs: dict[str, list[dict[str, Any]]])
                 "baseline ev/s": median_of([events / b["wall"] for b in runs["baseline"]]),
             },
             extra=("peak RSS MiB", median_of([o["peak_rss_mib"] for o in runs["ours"]]), 100.0),
-            note=f"{events:,} events, {json_size / (1 << 20):.0f} MiB of NDJSON, 8 workers each",
+            note=f"{events:,} events, {json_size / (1 << 20):.0f} MiB of NDJSON, 8 workers each; "
+            f"ours parses with {_parser()} and compresses with {_compressor()}",
         ),
         Figure(
             "import CPU/event",
