@@ -4,9 +4,10 @@ A batch holds at most 2,000 records and 10 MB of uncompressed body (MIXPANEL-FAC
 /engage and /groups take the same 2,000). Batching is deterministic: the same file, read again,
 is cut at the same places, which is what lets a checkpoint name batches by number.
 
-Events go out as NDJSON, gzip-compressed (:mod:`deflate`): a record that already carries a valid ``$insert_id``
-and sits on one line is sent as the bytes it was read as (no re-serialising); one without gets a
-deterministic ``$insert_id`` from its content, so a resend is de-duplicated by Mixpanel.
+Events go out as NDJSON, gzip-compressed (:mod:`deflate`): a record that already carries a valid
+``$insert_id`` and sits on one line is sent as the bytes it was read as (no re-serialising); one
+without gets a deterministic ``$insert_id`` from its content, so a resend is de-duplicated by
+Mixpanel, and is written back with every number as it was read.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .parse import default_dumps
+from .parse import default_dumps, exact_for_writing
 
 __all__ = [
     "BATCH_MAX_BYTES",
@@ -99,10 +100,10 @@ _dumps = default_dumps()
 
 def event_line(value: dict[str, Any], raw: bytes) -> bytes:
     """The NDJSON line to send for a checked event."""
+    if "$insert_id" in value["properties"] and b"\n" not in raw and b"\r" not in raw:
+        return raw
+    value = exact_for_writing(value, raw)
     props = value["properties"]
-    if "$insert_id" in props:
-        if b"\n" not in raw and b"\r" not in raw:
-            return raw
-    else:
+    if "$insert_id" not in props:
         props["$insert_id"] = content_insert_id(raw)
     return _dumps(value)

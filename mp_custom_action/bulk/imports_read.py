@@ -1,10 +1,11 @@
 """The reading side of an import: records in, checked, cut into batches, handed on.
 
-One thread runs this. For the common case, NDJSON events, :func:`read_ndjson_events` is one
-tight loop (parse, check, batch) with no generator or call per record that it can do without:
-it is where an import spends most of its CPU (docs/performance.md). Everything else goes
-through :func:`read_generic`, built from :func:`records.read_records` and
-:func:`imports_checks.check_record`. Both do the same thing record for record.
+One thread runs this, and it is where an import spends most of its CPU (docs/performance.md).
+For the common case, NDJSON events, :func:`read_ndjson_events` takes a chunk of lines at a time
+and, when the chunk is all good events, parses, checks and batches it with no Python step a
+record. Everything else goes through :func:`read_generic`, built from
+:func:`records.read_records` and :func:`imports_checks.check_record`. Both do the same thing
+record for record (tests/bulk/test_imports_read.py holds them to it).
 """
 
 from __future__ import annotations
@@ -90,10 +91,10 @@ def read_ndjson_events(
     """:func:`read_generic` for NDJSON events, a chunk of lines at a time (the same outcome,
     record for record).
 
-    A chunk whose every line is a good event with its own ``$insert_id`` (the common case) is
-    parsed, checked and added to batches by calls that each loop in C over the whole chunk; any
-    other chunk (a blank or bad line, an event without an id, a batch's byte limit reached
-    inside it) goes through :meth:`_Reading.each`, record by record.
+    A chunk whose every line is a good event (the common case) is parsed, checked, given our
+    ``$insert_id`` where it lacks one, and added to batches by calls that each loop in C over the
+    whole chunk; any other chunk (a blank or bad line, a CR inside a line, a batch's byte limit
+    reached inside it) goes on through :meth:`_Reading.each`, record by record.
     """
     reading = _Reading(index, source, stream, batcher, hooks)
     readlines = stream.readlines

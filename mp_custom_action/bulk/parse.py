@@ -9,6 +9,7 @@ a bad record, not a ``RecursionError``.
 from __future__ import annotations
 
 import json
+import re
 from operator import itemgetter
 from typing import Any, Callable, Optional
 
@@ -18,6 +19,7 @@ __all__ = [
     "LoadsAll",
     "default_dumps",
     "default_loaders",
+    "exact_for_writing",
     "std_dumps",
     "std_loads",
     "std_loads_all",
@@ -113,3 +115,24 @@ def default_dumps() -> Dumps:
             return std_dumps(value)
 
     return dumps
+
+
+#: A run of 19 digits or more: the only place an integer past 64 bits (orjson reads it as a float)
+#: can be. A run inside a string is a false alarm that costs one more parse, never a wrong answer.
+_LONG_DIGITS = re.compile(rb"[0-9]{19,}").search
+
+
+def exact_for_writing(value: Any, raw: bytes) -> Any:
+    """``value``, parsed from ``raw``, fit to be written back without changing a number: orjson
+    reads an integer past 64 bits as a float, so where ``raw`` may hold one it is parsed again by
+    the standard library, which keeps integers exact."""
+    if not _LONG_DIGITS(raw) or not _orjson_installed():
+        return value
+    try:
+        return std_loads(raw)
+    except ValueError:  # nested deeper than the interpreter allows: keep orjson's reading
+        return value
+
+
+def _orjson_installed() -> bool:
+    return default_loaders()[0] is not std_loads

@@ -47,3 +47,24 @@ def test_the_default_chunk_parse_agrees_with_its_line_parse(raws: list[bytes]) -
 def test_one_bad_line_makes_the_chunk_none(line: bytes) -> None:
     assert std_loads_all([b'{"a":1}', line, b"[2]"]) is None
     assert std_loads_all([b'{"a":1}', b"[2]"]) == [{"a": 1}, [2]]
+
+
+@pytest.mark.parametrize(
+    "number", ["123456789012345678901234567890", "-9223372036854775809", "18446744073709551616"]
+)
+def test_a_record_written_back_keeps_an_integer_past_64_bits_exact(number: str) -> None:
+    from mp_custom_action.bulk.batches import event_line
+
+    raw = b'{"event":"x","properties":{"time":1,"distinct_id":"u","n":%s}}' % number.encode()
+    loads, _ = default_loaders()
+    sent = json.loads(event_line(loads(raw), raw))
+    assert sent["properties"]["n"] == int(number)
+    assert len(sent["properties"]["$insert_id"]) == 32
+
+
+def test_a_long_digit_run_inside_a_string_changes_nothing() -> None:
+    from mp_custom_action.bulk.parse import exact_for_writing
+
+    raw = b'{"event":"x","properties":{"id":"12345678901234567890123"}}'
+    loads, _ = default_loaders()
+    assert exact_for_writing(loads(raw), raw) == json.loads(raw)
