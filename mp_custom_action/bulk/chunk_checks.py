@@ -29,7 +29,7 @@ _NUMBERS = (int, float)  # a type() test: bool is neither
 _IDS = (str, int)
 _EVENT, _PROPERTIES = itemgetter("event"), itemgetter("properties")
 _TIME, _DISTINCT_ID = itemgetter("time"), itemgetter("distinct_id")
-_DICT, _STR = {dict}, {str}
+_STR = {str}
 _NUMBER_SET, _ID_SET = set(_NUMBERS), set(_IDS)
 
 
@@ -65,12 +65,14 @@ def chunk_verdict(events: list[Any]) -> str:
         return AS_READ
     try:
         props = list(map(_PROPERTIES, events))
-        if set(map(type, props)) != _DICT or max(map(len, props)) >= MAX_PROPERTIES:
+        # Of the values JSON makes, only an object takes a string subscript (a list or a string
+        # raises TypeError), so once each has a "time", each is a dict.
+        times = list(map(_TIME, props))
+        if max(map(len, props)) >= MAX_PROPERTIES:
             return EACH
         names = list(map(_EVENT, events))
         if set(map(type, names)) != _STR or min(map(len, names)) == 0:
             return EACH
-        times = list(map(_TIME, props))
         if not set(map(type, times)) <= _NUMBER_SET or min(times) < 0:
             return EACH
         if not set(map(type, map(_DISTINCT_ID, props))) <= _ID_SET:

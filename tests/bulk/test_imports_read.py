@@ -146,7 +146,10 @@ _fields = st.fixed_dictionaries(
 _events = (
     st.fixed_dictionaries(
         {},
-        optional={"event": st.text(max_size=3) | st.integers() | st.none(), "properties": _fields},
+        optional={
+            "event": st.text(max_size=3) | st.integers() | st.none(),
+            "properties": _fields | _values,
+        },
     )
     | _values
 )
