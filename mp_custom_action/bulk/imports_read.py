@@ -181,7 +181,10 @@ class _Reading:
     def _lines_to_send(self, raws: list[bytes], loads_all: LoadsAll) -> Optional[list[bytes]]:
         """The chunk's records as they go out, or ``None`` unless every one is a good event."""
         self.parsed = None
-        if b"\r" in b"\n".join(raws) or max(map(len, raws)) >= EVENT_MAX_BYTES:
+        blob = b"\n".join(raws)
+        if b"\r" in blob or (
+            len(blob) >= EVENT_MAX_BYTES and max(map(len, raws)) >= EVENT_MAX_BYTES
+        ):
             return None  # a CR inside a line, or a record too big: each on its own
         values = self.parsed = loads_all(raws)  # None for a blank line too
         verdict = EACH if values is None else chunk_verdict(values)

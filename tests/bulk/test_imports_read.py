@@ -216,3 +216,13 @@ def test_chunks_of_good_events_without_ids_get_the_same_ids_as_record_by_record(
     sent = [json.loads(line) for _, _, lines in batches for line in lines]
     assert rejects == [] and read == 3000 and len(sent) == 3000
     assert all(e["properties"].get("$insert_id") for i, e in enumerate(sent) if i != 7)
+
+
+def test_a_record_of_1_mb_among_good_ones_is_rejected_by_both_readers(tmp_path: Path) -> None:
+    lines = [json.dumps(ev(i, **{"$insert_id": f"i{i}"})) for i in range(600)]
+    lines[300] = json.dumps(ev(300, **{"$insert_id": "big", "pad": "p" * (1 << 20)}))
+    path = tmp_path / "e.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    batches, rejects, read = both(path)
+    assert [n for n, _ in rejects] == [301] and "1 MB" in rejects[0][1]
+    assert sum(len(numbers) for _, numbers, _ in batches) == 599 and read == 600
