@@ -127,6 +127,14 @@ class Ledger:
             int(state["rejects_bytes"])
         except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
             raise CheckpointError(f"cannot use {path!r}: {exc}") from None
+        writer = state.get("writer", "json")  # before it was recorded, it was always json
+        if writer != self.identity.get("writer", writer):
+            raise CheckpointError(
+                f"{path!r} was written where records are re-serialised by {writer}, here by "
+                f"{self.identity['writer']}: the batches would be cut elsewhere; resume with the "
+                f"fast extra {'installed' if writer == 'orjson' else 'not installed'}, as then, "
+                "or delete it to start again"
+            )
         for key, label in (("kind", "kind"), ("inputs", "file"), ("project", "project")):
             if state.get(key) != self.identity[key]:
                 raise CheckpointError(

@@ -36,6 +36,7 @@ from .imports_checks import KINDS
 from .imports_read import Hooks, read_generic, read_ndjson_events
 from .imports_send import Sender, StopImport, reject_entry
 from .imports_summary import ImportSummary
+from .parse import WRITER
 from .progress import Progress
 from .records import ImportFileError, InputFile, probe
 
@@ -159,6 +160,8 @@ class _Job:
                 "region": self.runner.region,
                 "origin": self.runner.origin,
             },
+            # Records written back are sized by it, so batches are cut by it (bulk/parse.py).
+            "writer": WRITER,
         }
         self.ledger = Ledger(identity, checkpoint=checkpoint, rejects=rejects, resume=resume)
         self.summary.checkpoint = checkpoint

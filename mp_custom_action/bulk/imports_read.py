@@ -11,6 +11,7 @@ record for record (tests/bulk/test_imports_read.py holds them to it).
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from typing import Any, Callable, Optional
 
 from .batches import BATCH_MAX_RECORDS, Batch, Batcher, event_line
@@ -97,19 +98,17 @@ def read_ndjson_events(
     reached inside it) goes on through :meth:`_Reading.each`, record by record.
     """
     reading = _Reading(index, source, stream, batcher, hooks)
-    readlines = stream.readlines
     loads, loads_all = default_loaders()
     try:
-        while not reading.stopped:
-            chunk = readlines(_CHUNK_HINT)
-            if not chunk:
-                return
+        for chunk in _gzip_chunks(stream) if source.gzip else _chunks(stream):
             raws = list(map(bytes.strip, chunk))
             taken = reading.whole(raws, loads_all)
             if taken < len(raws) and not reading.stopped:
                 parsed = reading.parsed
                 rest = parsed[taken:] if taken and parsed is not None else parsed
                 reading.each(raws[taken:] if taken else raws, loads, rest)
+            if reading.stopped:
+                return
     except (EOFError, OSError, zlib.error) as exc:
         raise stopped_reading(source, reading.number, exc) from None
     finally:
@@ -117,8 +116,38 @@ def read_ndjson_events(
         reading.batch.span = reading.position()
 
 
-#: How many bytes of lines ``readlines`` brings at a time: a few hundred events.
+#: How many bytes of lines a chunk holds: a few hundred events.
 _CHUNK_HINT = 1 << 16
+
+
+def _chunks(stream: Any) -> Iterator[list[bytes]]:
+    readlines = stream.readlines
+    while True:
+        chunk = readlines(_CHUNK_HINT)
+        if not chunk:
+            return
+        yield chunk
+
+
+def _gzip_chunks(stream: Any) -> Iterator[list[bytes]]:
+    """:func:`_chunks` for a gzip stream, which can fail midway (cut or corrupt; on stdin
+    nothing checked it first): ``readlines`` would drop the lines it had gathered when it
+    fails, so they are gathered here and handed on before the error is."""
+    lines: list[bytes] = []
+    size = 0
+    try:
+        for line in stream:
+            lines.append(line)
+            size += len(line)
+            if size >= _CHUNK_HINT:
+                yield lines
+                lines, size = [], 0
+    except (EOFError, OSError, zlib.error):
+        if lines:
+            yield lines
+        raise
+    if lines:
+        yield lines
 
 
 class _Reading:

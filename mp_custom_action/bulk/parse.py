@@ -2,21 +2,27 @@
 
 orjson where the ``fast`` extra installs it, else the standard library's C scanner called
 directly (no whitespace pass, no wrapper). Both refuse what is not JSON (``NaN`` and
-``Infinity`` included) with a ``ValueError``, and a value nested past the interpreter's limit is
-a bad record, not a ``RecursionError``.
+``Infinity`` included) with a ``ValueError``, and both refuse a record nested more than
+:data:`MAX_NESTING` deep, counted the same way whichever parses and from whatever depth of the
+call stack, so the two reading loops (and the two installs) reject the same records, and any
+record taken can be written back by either writer.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from itertools import repeat
 from operator import itemgetter
 from typing import Any, Callable, Optional
 
 __all__ = [
+    "MAX_NESTING",
+    "WRITER",
     "Dumps",
     "Loads",
     "LoadsAll",
+    "check_nesting",
     "default_dumps",
     "default_loaders",
     "exact_for_writing",
@@ -30,6 +36,11 @@ Dumps = Callable[[Any], bytes]
 #: Every line of a chunk parsed, or ``None`` when any of them is not JSON (then ask line by line).
 LoadsAll = Callable[[list[bytes]], Optional[list[Any]]]
 
+#: Deeper than this a record is refused: within both parsers' limits (orjson's 1,024, the
+#: interpreter's recursion limit for the standard library's) and both writers'.
+MAX_NESTING = 500
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL).finditer
+
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
@@ -40,15 +51,45 @@ _SCAN = DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner where t
 _VALUE, _END = itemgetter(0), itemgetter(1)
 
 
+def _may_be_deep(data: bytes) -> bool:
+    """Whether ``data`` holds enough brackets to nest past the limit (a bound, cheap in C)."""
+    return data.count(b"[") + data.count(b"{") > MAX_NESTING
+
+
+def _some_line_may_be_deep(raws: list[bytes], blob: bytes) -> bool:
+    """:func:`_may_be_deep` for any of ``raws`` (joined, ``blob``), by two bounds in C: the
+    chunk's brackets, then the most of each kind in any one line."""
+    if not _may_be_deep(blob):
+        return False
+    opened = max(map(bytes.count, raws, repeat(b"{"))) + max(map(bytes.count, raws, repeat(b"[")))
+    return opened > MAX_NESTING
+
+
+def check_nesting(data: bytes) -> None:
+    """A ``ValueError`` if the JSON text ``data`` nests arrays and objects past the limit."""
+    if not _may_be_deep(data):
+        return
+    depth = 0
+    for token in _TOKENS(data):
+        char = token.group()[:1]
+        if char in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ValueError(f"nested more than {MAX_NESTING} levels deep")
+        elif char in (b"]", b"}"):
+            depth -= 1
+
+
 def std_loads(data: bytes) -> Any:
     """One JSON value that fills ``data`` (already stripped), as ``json.loads`` would read it."""
+    check_nesting(data)
     text = data.decode("utf-8")
     try:
         value, end = _SCAN(text, 0)
     except StopIteration:
         raise ValueError("Expecting value at the start") from None
-    except RecursionError:  # nested past the interpreter's limit: a bad record, as with orjson
-        raise ValueError("nested too deeply") from None
+    except RecursionError:  # only when called from deep in the stack already
+        raise ValueError(f"nested more than {MAX_NESTING} levels deep") from None
     if end != len(text):
         raise ValueError(f"Extra data after column {end}")
     return value
@@ -57,8 +98,11 @@ def std_loads(data: bytes) -> Any:
 def std_loads_all(raws: list[bytes]) -> Optional[list[Any]]:
     """:func:`std_loads` of each of ``raws`` (stripped lines, none holding a newline), with one
     decode for the chunk and the scanner mapped over it in C."""
+    blob = b"\n".join(raws)
+    if _some_line_may_be_deep(raws, blob):
+        return None  # line by line, where the nesting is measured
     try:
-        texts = b"\n".join(raws).decode("utf-8").split("\n")
+        texts = blob.decode("utf-8").split("\n")
         # The scanner raises StopIteration for a line with no value, which ends map() early
         # rather than propagating: a short answer means some line is not JSON.
         scanned = list(map(_SCAN, texts, [0] * len(texts)))
@@ -69,14 +113,20 @@ def std_loads_all(raws: list[bytes]) -> Optional[list[Any]]:
     return list(map(_VALUE, scanned))
 
 
-def _orjson_loads_all(loads: Loads) -> LoadsAll:
+def _orjson_loaders(fast: Loads) -> tuple[Loads, LoadsAll]:
+    def loads(data: bytes) -> Any:
+        check_nesting(data)
+        return fast(data)
+
     def loads_all(raws: list[bytes]) -> Optional[list[Any]]:
+        if _some_line_may_be_deep(raws, b"".join(raws)):
+            return None
         try:
-            return list(map(loads, raws))
-        except ValueError:  # orjson.JSONDecodeError, for a bad line, a blank one, or too deep
+            return list(map(fast, raws))
+        except ValueError:  # orjson.JSONDecodeError, for a bad line or a blank one
             return None
 
-    return loads_all
+    return loads, loads_all
 
 
 def default_loaders() -> tuple[Loads, LoadsAll]:
@@ -86,8 +136,8 @@ def default_loaders() -> tuple[Loads, LoadsAll]:
         import orjson
     except ImportError:
         return std_loads, std_loads_all
-    loads: Loads = orjson.loads  # typed the same with or without orjson installed where mypy runs
-    return loads, _orjson_loads_all(loads)
+    fast: Loads = orjson.loads  # typed the same with or without orjson installed where mypy runs
+    return _orjson_loaders(fast)
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps builds one a call
@@ -100,8 +150,8 @@ def std_dumps(value: Any) -> bytes:
 
 def default_dumps() -> Dumps:
     """orjson's ``dumps`` (compact, UTF-8) when installed, else :func:`std_dumps`. What orjson
-    will not write, an integer past 64 bits or a lone surrogate from a ``\\ud800`` escape, goes
-    to the standard library, which writes anything a parse gave."""
+    will not write (an integer past 64 bits, a lone surrogate from a ``\\ud800`` escape, nesting
+    past its 254 levels) goes to the standard library, which writes anything a parse gave."""
     try:
         import orjson
     except ImportError:
@@ -117,22 +167,30 @@ def default_dumps() -> Dumps:
     return dumps
 
 
-#: A run of 19 digits or more: the only place an integer past 64 bits (orjson reads it as a float)
-#: can be. A run inside a string is a false alarm that costs one more parse, never a wrong answer.
-_LONG_DIGITS = re.compile(rb"[0-9]{19,}").search
+def _writer() -> str:
+    try:
+        import orjson  # noqa: F401
+    except ImportError:
+        return "json"
+    return "orjson"
+
+
+#: Which library writes records back here. The bytes differ (UTF-8 or ``\u`` escapes), so the
+#: size of a batch, and where batches are cut, depend on it: a checkpoint records it.
+WRITER = _writer()
+
+#: Where an integer past 64 bits can be (orjson reads one as a float): 20 digits or more, or a
+#: minus and 19. A run inside a string is a false alarm that costs one more parse.
+_BIG_INTEGER = re.compile(rb"-[0-9]{19,}|[0-9]{20,}").search
 
 
 def exact_for_writing(value: Any, raw: bytes) -> Any:
-    """``value``, parsed from ``raw``, fit to be written back without changing a number: orjson
-    reads an integer past 64 bits as a float, so where ``raw`` may hold one it is parsed again by
-    the standard library, which keeps integers exact."""
-    if not _LONG_DIGITS(raw) or not _orjson_installed():
+    """``value``, parsed from ``raw``, fit to be written back without changing a number: where
+    orjson parsed it and ``raw`` may hold an integer past 64 bits, the standard library's parse
+    (which keeps integers exact)."""
+    if WRITER == "json" or not _BIG_INTEGER(raw):
         return value
     try:
         return std_loads(raw)
-    except ValueError:  # nested deeper than the interpreter allows: keep orjson's reading
+    except ValueError:  # not expected of a line orjson took; keep its reading then
         return value
-
-
-def _orjson_installed() -> bool:
-    return default_loaders()[0] is not std_loads

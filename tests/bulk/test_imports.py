@@ -275,6 +275,27 @@ def test_a_checkpoint_refuses_another_file_or_project(
     assert len(server.received) == 1
 
 
+def test_a_checkpoint_refuses_a_resume_where_records_would_be_written_by_another_library(
+    tmp_path: Path, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """orjson writes UTF-8 where json writes \\u escapes: batches of written-back records would
+    be cut elsewhere, and a resume that skips batches by number would skip unsent records."""
+    from mp_custom_action.bulk import imports
+
+    server.handler = lambda req: Reply.json({"error": "down"}, status=503)
+    path = write_ndjson(tmp_path / "e.ndjson", [ev(i, insert_id=False) for i in range(10)])
+    with scripted_runner(server, retries=0) as runner:
+        assert import_files(runner, "events", str(path), progress=False).stopped is not None
+    other = "json" if imports.WRITER == "orjson" else "orjson"
+    monkeypatch.setattr(imports, "WRITER", other)
+    with (
+        scripted_runner(server) as runner,
+        pytest.raises(CheckpointError, match=f"re-serialised by .*, here by {other}"),
+    ):
+        import_files(runner, "events", str(path), resume=True, progress=False)
+    assert len(server.received) == 1
+
+
 def test_max_rejects_stops_the_run(tmp_path: Path, sandbox: Sandbox) -> None:
     path = write_ndjson(tmp_path / "e.ndjson", [{"event": "x"}] * 10 + [ev(i) for i in range(10)])
     with sandbox_runner(sandbox) as runner:

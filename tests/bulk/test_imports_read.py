@@ -226,3 +226,51 @@ def test_a_record_of_1_mb_among_good_ones_is_rejected_by_both_readers(tmp_path: 
     batches, rejects, read = both(path)
     assert [n for n, _ in rejects] == [301] and "1 MB" in rejects[0][1]
     assert sum(len(numbers) for _, numbers, _ in batches) == 599 and read == 600
+
+
+@pytest.mark.parametrize("cut", ["half", "crc"])
+def test_a_gzip_stream_that_fails_midway_ends_both_readers_at_the_same_record(
+    cut: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gzip
+    import io
+
+    from mp_custom_action.bulk.records import ImportFileError
+
+    data = gzip.compress(
+        b"".join(json.dumps(ev(i, **{"$insert_id": f"i{i}"})).encode() + b"\n" for i in range(3000))
+    )
+    data = data[: len(data) * 2 // 3] if cut == "half" else data[:-8] + b"\0" * 8
+
+    def until_error(reader: Any) -> tuple[list[int], Any]:
+        batches: list[Any] = []
+        hooks = Hooks(batches.append, lambda *a: None, lambda i, n: None, lambda: False)
+        batcher = Batcher("events")
+        source, stream = probe("-", stdin=io.BytesIO(data))
+        with stream, pytest.raises(ImportFileError) as info:
+            reader(0, source, stream, batcher, hooks)
+        taken = [n for b in [*batches, batcher.current] if b is not None for n in b.numbers]
+        return taken, info.value.line
+
+    fast = until_error(read_ndjson_events)
+    assert fast == until_error(lambda *a: read_generic("events", *a))
+    assert fast[0] == list(range(1, len(fast[0]) + 1)) and len(fast[0]) > 1500
+
+
+def test_a_record_nested_past_the_limit_is_rejected_by_both_readers(tmp_path: Path) -> None:
+    from mp_custom_action.bulk.parse import MAX_NESTING
+
+    def nested(at: int, depth: int) -> str:  # as text: json.dumps would recurse as deep
+        deep = "[" * depth + "]" * depth
+        return f'{{"event":"x","properties":{{"time":{at},"distinct_id":"u","deep":{deep}}}}}'
+
+    lines = [json.dumps(ev(i, **{"$insert_id": f"i{i}"})) for i in range(400)]
+    for at, depth in ((10, MAX_NESTING - 2), (20, MAX_NESTING + 1), (30, 990), (40, 1100)):
+        lines[at] = nested(at, depth)
+    lines[50] = json.dumps(ev(50, **{"many": [{"a": [i]} for i in range(600)]}))  # wide, shallow
+    path = tmp_path / "e.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    batches, rejects, read = both(path)
+    assert [n for n, _ in rejects] == [21, 31, 41]
+    assert all("nested more than" in why for _, why in rejects)
+    assert sum(len(numbers) for _, numbers, _ in batches) == 397 and read == 400

@@ -45,6 +45,14 @@ def today() -> str:
     return dt.datetime.now(dt.timezone.utc).date().isoformat()
 
 
+def recent(seconds: int) -> int:
+    """A moment about ``seconds`` ago, but not before today began (UTC): the tests read their
+    events back from today's data, and a run just after midnight must find them there."""
+    now = dt.datetime.now(dt.timezone.utc)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(int(now.timestamp()) - seconds, int(midnight.timestamp()))
+
+
 def our_call(sb: Sandbox, *args: str) -> Any:
     """``python -m mp_custom_action call ...`` against ``sb``; the JSON body of its answer."""
     env = {**os.environ, **sb.env(), "REQUESTS_CA_BUNDLE": str(sb.ca_file)}

@@ -7,7 +7,6 @@ and ``SSL_CERT_FILE`` naming the sandbox's CA (httpx reads it). A service accoun
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from mixpanel_headless import Project, ServiceAccount, Session, Workspace
 
 from mp_custom_action.sandbox import Sandbox
 
-from .conftest import today
+from .conftest import recent, today
 
 
 @pytest.fixture
@@ -31,7 +30,7 @@ def ws(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     workspace = Workspace(
         session=Session(account=account, project=Project(id=str(c["project_id"])))
     )
-    now = int(time.time()) - 60
+    now = recent(60)
     sb.state.add_events(
         [
             {

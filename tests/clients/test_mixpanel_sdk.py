@@ -8,7 +8,6 @@ and what it sent must read back through ``call GET export`` and the engage query
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import mixpanel
@@ -16,7 +15,7 @@ import pytest
 
 from mp_custom_action.sandbox import Sandbox
 
-from .conftest import engaged, exported
+from .conftest import engaged, exported, recent
 
 
 @pytest.fixture
@@ -48,7 +47,7 @@ def test_track(sb: Sandbox, host: str) -> None:
 
 
 def test_import_data_with_a_service_account(sb: Sandbox, host: str) -> None:
-    when = int(time.time()) - 3600
+    when = recent(3600)
     mp = client(sb, host, service_account=True)
     mp.import_data(None, "u2", "Old purchase", when, {"amount": 5})
     (event,) = events_named(sb, "Old purchase")
@@ -57,7 +56,7 @@ def test_import_data_with_a_service_account(sb: Sandbox, host: str) -> None:
 
 
 def test_import_data_with_the_api_secret(sb: Sandbox, host: str) -> None:
-    when = int(time.time()) - 60
+    when = recent(60)
     client(sb, host).import_data(
         "legacy-api-key", "u3", "Imported", when, api_secret=sb.credentials["api_secret"]
     )
@@ -138,7 +137,7 @@ def test_buffered_consumer_flushes_events_people_and_imports(sb: Sandbox, host: 
     for n in range(4):  # the third fills the buffer and is sent; flush sends the fourth
         mp.track(f"b{n}", "Buffered")
     mp.people_set("b0", {"buffered": True})
-    mp.import_data(None, "b9", "Buffered import", int(time.time()) - 10)
+    mp.import_data(None, "b9", "Buffered import", recent(10))
     buffered.flush()
     assert sorted(e["properties"]["distinct_id"] for e in events_named(sb, "Buffered")) == [
         "b0",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from mixpanel_utils import MixpanelUtils
 
 from mp_custom_action.sandbox import Sandbox
 
-from .conftest import engaged, exported, today
+from .conftest import engaged, exported, recent, today
 
 
 @pytest.fixture
@@ -42,7 +41,7 @@ def mu(sb: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Mixpanel
 
 
 def some_events(n: int) -> list[dict[str, Any]]:
-    now = int(time.time()) - 100
+    now = recent(100)
     return [
         {
             "event": "Viewed" if i % 2 else "Bought",
