@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from itertools import repeat
 from operator import itemgetter
 from typing import Any, Callable, Optional
 
@@ -51,18 +50,20 @@ _SCAN = DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner where t
 _VALUE, _END = itemgetter(0), itemgetter(1)
 
 
+#: Each level of nesting takes two bytes, so a shorter line cannot nest past the limit.
+_SHALLOW = 2 * MAX_NESTING + 2
+
+
 def _may_be_deep(data: bytes) -> bool:
-    """Whether ``data`` holds enough brackets to nest past the limit (a bound, cheap in C)."""
-    return data.count(b"[") + data.count(b"{") > MAX_NESTING
+    """Whether ``data`` is long enough, and holds brackets enough, to nest past the limit."""
+    return len(data) >= _SHALLOW and data.count(b"[") + data.count(b"{") > MAX_NESTING
 
 
-def _some_line_may_be_deep(raws: list[bytes], blob: bytes) -> bool:
-    """:func:`_may_be_deep` for any of ``raws`` (joined, ``blob``), by two bounds in C: the
-    chunk's brackets, then the most of each kind in any one line."""
-    if not _may_be_deep(blob):
+def _some_line_may_be_deep(raws: list[bytes]) -> bool:
+    """:func:`_may_be_deep` for any of ``raws``; one pass of ``len`` in C when all are short."""
+    if max(map(len, raws)) < _SHALLOW:
         return False
-    opened = max(map(bytes.count, raws, repeat(b"{"))) + max(map(bytes.count, raws, repeat(b"[")))
-    return opened > MAX_NESTING
+    return any(_may_be_deep(raw) for raw in raws)
 
 
 def check_nesting(data: bytes) -> None:
@@ -98,11 +99,10 @@ def std_loads(data: bytes) -> Any:
 def std_loads_all(raws: list[bytes]) -> Optional[list[Any]]:
     """:func:`std_loads` of each of ``raws`` (stripped lines, none holding a newline), with one
     decode for the chunk and the scanner mapped over it in C."""
-    blob = b"\n".join(raws)
-    if _some_line_may_be_deep(raws, blob):
+    if _some_line_may_be_deep(raws):
         return None  # line by line, where the nesting is measured
     try:
-        texts = blob.decode("utf-8").split("\n")
+        texts = b"\n".join(raws).decode("utf-8").split("\n")
         # The scanner raises StopIteration for a line with no value, which ends map() early
         # rather than propagating: a short answer means some line is not JSON.
         scanned = list(map(_SCAN, texts, [0] * len(texts)))
@@ -119,7 +119,7 @@ def _orjson_loaders(fast: Loads) -> tuple[Loads, LoadsAll]:
         return fast(data)
 
     def loads_all(raws: list[bytes]) -> Optional[list[Any]]:
-        if _some_line_may_be_deep(raws, b"".join(raws)):
+        if _some_line_may_be_deep(raws):
             return None
         try:
             return list(map(fast, raws))
