@@ -335,9 +335,9 @@ def _mpu_figure(events: int, runs: dict[str, list[dict[str, Any]]]) -> Any:
 
 
 def _parser() -> str:
-    from mp_custom_action.bulk.parse import default_loaders, std_loads
+    from mp_custom_action.bulk.parse import WRITER  # the parser is the same library
 
-    return "json" if default_loaders()[0] is std_loads else "orjson"
+    return WRITER
 
 
 def _compressor() -> str:

@@ -4,8 +4,7 @@
 (``map`` over ``itemgetter``, ``set`` of types, ``min``/``max``), instead of a Python call a
 record: whether every one is a good event, and whether each carries its own ``$insert_id``. It
 decides nothing alone: any doubt is "check each", and :func:`imports_checks.check_event` then
-finds the reason. :func:`sendable_as_read` is the same rule for one record, the one the tests
-hold it to.
+finds the reason; the tests hold the verdict to that check, record by record.
 """
 
 from __future__ import annotations
@@ -14,9 +13,9 @@ from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
-from .imports_checks import INSERT_ID_MATCH, MAX_PROPERTIES
+from .imports_checks import MAX_PROPERTIES
 
-__all__ = ["AS_READ", "EACH", "NEEDS_IDS", "chunk_verdict", "sendable_as_read"]
+__all__ = ["AS_READ", "EACH", "NEEDS_IDS", "chunk_verdict"]
 
 #: Every record is a good event with its own good ``$insert_id``: send the bytes as read.
 AS_READ = "as read"
@@ -25,34 +24,9 @@ NEEDS_IDS = "needs ids"
 #: Some record may be bad (or too unusual for the passes): check each one by one.
 EACH = "each"
 
-_NUMBERS = (int, float)  # a type() test: bool is neither
-_IDS = (str, int)
 _EVENT, _PROPERTIES = itemgetter("event"), itemgetter("properties")
 _TIME, _DISTINCT_ID = itemgetter("time"), itemgetter("distinct_id")
-_NUMBER_SET, _ID_SET = set(_NUMBERS), set(_IDS)
-
-
-def sendable_as_read(event: Any) -> bool:
-    """Whether a parsed record is a good event that carries a good ``$insert_id`` (so it can go
-    out as the bytes it was read as)."""
-    try:
-        props = event["properties"]
-        name = event["event"]
-        time = props["time"]
-        insert_id = props["$insert_id"]
-        return (
-            type(name) is str
-            and name != ""
-            and type(props) is dict
-            and len(props) < MAX_PROPERTIES
-            and type(time) in _NUMBERS
-            and time >= 0
-            and type(props["distinct_id"]) in _IDS
-            and type(insert_id) is str
-            and INSERT_ID_MATCH(insert_id) is not None
-        )
-    except (KeyError, TypeError):  # not an object, or a field missing
-        return False
+_NUMBER_SET, _ID_SET = {int, float}, {str, int}  # type() sets: bool is in neither
 
 
 def chunk_verdict(events: list[Any]) -> str:

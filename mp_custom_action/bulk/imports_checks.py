@@ -16,7 +16,6 @@ from .records import UNPARSED
 
 __all__ = [
     "EVENT_MAX_BYTES",
-    "INSERT_ID_MATCH",
     "KINDS",
     "MAX_PROPERTIES",
     "check_event",
@@ -29,8 +28,7 @@ KINDS = ("events", "profiles", "groups")
 EVENT_MAX_BYTES = 1024 * 1024
 MAX_PROPERTIES = 255
 _INSERT_ID = re.compile(r"[A-Za-z0-9-]{1,36}")
-#: The whole rule for an ``$insert_id``; :mod:`chunk_checks` tries a faster test first.
-INSERT_ID_MATCH = _INSERT_ID.fullmatch
+_INSERT_ID_MATCH = _INSERT_ID.fullmatch
 _OPERATIONS = ("$set", "$set_once", "$add", "$append", "$union", "$remove", "$unset", "$delete")
 
 
@@ -72,7 +70,7 @@ def _is_insert_id(value: Any) -> bool:
         return False
     if len(value) <= 36 and value.isascii() and value.encode().isalnum():
         return True
-    return INSERT_ID_MATCH(value) is not None
+    return _INSERT_ID_MATCH(value) is not None
 
 
 def _event_reason(event: dict[str, Any]) -> Optional[str]:

@@ -129,15 +129,28 @@ def _orjson_loaders(fast: Loads) -> tuple[Loads, LoadsAll]:
     return loads, loads_all
 
 
-def default_loaders() -> tuple[Loads, LoadsAll]:
-    """orjson's when the ``fast`` extra is installed, else the standard library's: a line's
-    parser and a chunk's."""
+def _find_orjson() -> Any:
+    """The orjson module where the ``fast`` extra installed it, else ``None`` (looked up once, so
+    the parser, the writer and :data:`WRITER` always agree)."""
     try:
         import orjson
     except ImportError:
+        return None
+    return orjson
+
+
+_ORJSON = _find_orjson()
+#: Which library writes records back here. The bytes differ (UTF-8 or ``\u`` escapes), so the
+#: size of a batch, and where batches are cut, depend on it: a checkpoint records it.
+WRITER = "json" if _ORJSON is None else "orjson"
+
+
+def default_loaders() -> tuple[Loads, LoadsAll]:
+    """orjson's when the ``fast`` extra is installed, else the standard library's: a line's
+    parser and a chunk's."""
+    if _ORJSON is None:
         return std_loads, std_loads_all
-    fast: Loads = orjson.loads  # typed the same with or without orjson installed where mypy runs
-    return _orjson_loaders(fast)
+    return _orjson_loaders(_ORJSON.loads)
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps builds one a call
@@ -152,11 +165,9 @@ def default_dumps() -> Dumps:
     """orjson's ``dumps`` (compact, UTF-8) when installed, else :func:`std_dumps`. What orjson
     will not write (an integer past 64 bits, a lone surrogate from a ``\\ud800`` escape, nesting
     past its 254 levels) goes to the standard library, which writes anything a parse gave."""
-    try:
-        import orjson
-    except ImportError:
+    if _ORJSON is None:
         return std_dumps
-    fast = orjson.dumps
+    fast: Dumps = _ORJSON.dumps
 
     def dumps(value: Any) -> bytes:
         try:
@@ -166,18 +177,6 @@ def default_dumps() -> Dumps:
 
     return dumps
 
-
-def _writer() -> str:
-    try:
-        import orjson  # noqa: F401
-    except ImportError:
-        return "json"
-    return "orjson"
-
-
-#: Which library writes records back here. The bytes differ (UTF-8 or ``\u`` escapes), so the
-#: size of a batch, and where batches are cut, depend on it: a checkpoint records it.
-WRITER = _writer()
 
 #: Where an integer past 64 bits can be (orjson reads one as a float): 20 digits or more, or a
 #: minus and 19. A run inside a string is a false alarm that costs one more parse.
